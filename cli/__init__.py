@@ -1,0 +1,1 @@
+"""The ``fgclep`` command line (installed as ``fgclep.cli``; the library never imports it)."""
