@@ -1,0 +1,256 @@
+"""Fused Triton kernels of the soft sigmoid loss (forward and backward in two passes).
+
+Anatomy (after Liger-Kernel and Triton's fused layer-norm tutorial): jit kernels with the math in
+comments, then launchers, then the autograd Function. The module-level API lives in
+:mod:`fgclep.losses.soft_sigmoid` (``backend="triton"``).
+
+Math, with ``P`` pairs, ``s_ij = <x_i, y_j>``, ``z_ij = t·s_ij + b``, ``g_ij = σ(z_ij) − S_ij``::
+
+    L       = Σ_ij [softplus(z_ij) − S_ij·z_ij] / P
+    ∂L/∂x_i = (t/P)·Σ_j g_ij·y_j        (row pass, with the loss, ∂L/∂t = Σ g·s/P, ∂L/∂b = Σ g/P)
+    ∂L/∂y_j = (t/P)·Σ_i g_ij·x_i        (column pass)
+
+Targets ``S`` are recomputed per tile, never read from an N×M buffer (except for an explicit
+target matrix): identity ``[i + offset == j]``, fgclep ``(1 + <r_i, r_j>)/2``, threshold
+``[<r_i, r_j> >= τ]``. Each program holds a (BLOCK, d) fp32 accumulator; dots accumulate in fp32
+whatever the input dtype (fp16/bf16/fp32; float64 inputs are computed in fp32). Extra memory is
+O((N + M)·d). Under ``TRITON_INTERPRET=1`` (CPU) there is one autotune config, inputs are upcast
+to fp32 before the dots, and only tl.exp / tl.log are used (no libdevice).
+"""
+from __future__ import annotations
+
+import os
+
+import torch
+import triton
+import triton.language as tl
+from torch.autograd.function import once_differentiable
+
+from fgclep.losses.soft_sigmoid import LossProblem
+
+__all__ = ["triton_loss", "TritonSoftSigmoid"]
+
+INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
+
+
+def _configs():
+    if INTERPRET:
+        return [triton.Config({"BLOCK_M": 16, "BLOCK_N": 16}, num_warps=1)]
+    return [
+        triton.Config({"BLOCK_M": bm, "BLOCK_N": bn}, num_warps=w, num_stages=s)
+        for bm, bn, w, s in ((64, 64, 4, 3), (64, 128, 8, 3), (128, 64, 8, 3), (32, 64, 4, 4))
+    ]
+
+
+@triton.jit
+def _softplus_sigmoid(z):
+    # softplus(z) = max(z, 0) + log(1 + e^{−|z|}),  σ(z) = 1/(1 + e^{−z}) written with e^{−|z|}:
+    # no overflow for any finite z (|z| = 1e3 gives e = 0, softplus = max(z, 0)).
+    e = tl.exp(-tl.abs(z))
+    sp = tl.maximum(z, 0.0) + tl.log(1.0 + e)
+    sig = tl.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return sp, sig
+
+
+@triton.jit
+def _tile(X, Y, RR, RC, SD, rows, cols, x, y, t, b, N, M, K, stride_rr, stride_rc, stride_sd,
+          row_offset, threshold, HAS_BIAS: tl.constexpr, TARGET: tl.constexpr,
+          BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
+          PRECISION: tl.constexpr):
+    # One (BLOCK_M, BLOCK_N) tile: s = x·yᵀ, z = t·s + b, targets S, per-pair loss ℓ and g = σ(z) − S
+    # (both zero outside the N×M batch).
+    s = tl.dot(x, tl.trans(y), input_precision=PRECISION)
+    z = s * t
+    if HAS_BIAS:
+        z = z + b
+    valid = (rows[:, None] < N) & (cols[None, :] < M)
+    if TARGET == 0:      # identity: row i (global index i + offset) pairs with column i + offset
+        tgt = tl.where((rows[:, None] + row_offset) == cols[None, :], 1.0, 0.0)
+    elif TARGET == 3:    # explicit (N, M) target matrix
+        offs = rows[:, None].to(tl.int64) * stride_sd + cols[None, :]
+        tgt = tl.load(SD + offs, mask=valid, other=0.0).to(tl.float32)
+    else:                # fgclep / threshold: r_rows·r_colsᵀ accumulated over the width K
+        rs = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
+        for k0 in range(0, K, BLOCK_K):
+            ks = k0 + tl.arange(0, BLOCK_K)
+            rr = tl.load(RR + rows[:, None] * stride_rr + ks[None, :],
+                         mask=(rows[:, None] < N) & (ks[None, :] < K), other=0.0)
+            rc = tl.load(RC + cols[:, None] * stride_rc + ks[None, :],
+                         mask=(cols[:, None] < M) & (ks[None, :] < K), other=0.0)
+            rs += tl.dot(rr, tl.trans(rc), input_precision=PRECISION)
+        if TARGET == 1:
+            tgt = 0.5 + 0.5 * rs
+        else:
+            tgt = tl.where(rs >= threshold, 1.0, 0.0)
+    sp, sig = _softplus_sigmoid(z)
+    loss = tl.where(valid, sp - tgt * z, 0.0)
+    g = tl.where(valid, sig - tgt, 0.0)
+    return s, loss, g
+
+
+@triton.autotune(configs=_configs(), key=["N", "M", "D", "K", "TARGET"])
+@triton.jit
+def _row_kernel(X, Y, RR, RC, SD, SCALE, BIAS, DX, LOSS, DT, DB, N, M, D, K,
+                stride_x, stride_y, stride_rr, stride_rc, stride_sd, stride_dx,
+                row_offset, threshold, inv_pairs,
+                HAS_BIAS: tl.constexpr, TARGET: tl.constexpr, NEED_DX: tl.constexpr,
+                BLOCK_D: tl.constexpr, BLOCK_K: tl.constexpr, PRECISION: tl.constexpr,
+                BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    # Row pass for rows i of this block, looping over all column tiles j:
+    #   LOSS[i] = Σ_j ℓ_ij,  DT[i] = Σ_j g_ij·s_ij,  DB[i] = Σ_j g_ij,
+    #   DX[i]   = (t/P)·Σ_j g_ij·y_j   (the launcher divides the three row sums by P).
+    pid = tl.program_id(0)
+    rows = pid * BLOCK_M + tl.arange(0, BLOCK_M)
+    ds = tl.arange(0, BLOCK_D)
+    x = tl.load(X + rows[:, None] * stride_x + ds[None, :],
+                mask=(rows[:, None] < N) & (ds[None, :] < D), other=0.0)
+    t = tl.load(SCALE).to(tl.float32)
+    b = 0.0
+    if HAS_BIAS:
+        b = tl.load(BIAS).to(tl.float32)
+    acc_loss = tl.zeros((BLOCK_M,), dtype=tl.float32)
+    acc_dt = tl.zeros((BLOCK_M,), dtype=tl.float32)
+    acc_db = tl.zeros((BLOCK_M,), dtype=tl.float32)
+    coef = t * inv_pairs
+    acc_dx = tl.zeros((BLOCK_M, BLOCK_D), dtype=tl.float32)
+    for j0 in range(0, M, BLOCK_N):
+        cols = j0 + tl.arange(0, BLOCK_N)
+        y = tl.load(Y + cols[:, None] * stride_y + ds[None, :],
+                    mask=(cols[:, None] < M) & (ds[None, :] < D), other=0.0)
+        s, loss, g = _tile(X, Y, RR, RC, SD, rows, cols, x, y, t, b, N, M, K, stride_rr,
+                           stride_rc, stride_sd, row_offset, threshold, HAS_BIAS, TARGET,
+                           BLOCK_M, BLOCK_N, BLOCK_K, PRECISION)
+        acc_loss += tl.sum(loss, axis=1)
+        acc_dt += tl.sum(g * s, axis=1)
+        acc_db += tl.sum(g, axis=1)
+        if NEED_DX:
+            acc_dx += tl.dot(g.to(y.dtype), y, input_precision=PRECISION)
+    rmask = rows < N
+    tl.store(LOSS + rows, acc_loss, mask=rmask)
+    tl.store(DT + rows, acc_dt, mask=rmask)
+    tl.store(DB + rows, acc_db, mask=rmask)
+    if NEED_DX:
+        tl.store(DX + rows[:, None] * stride_dx + ds[None, :], acc_dx * coef,
+                 mask=rmask[:, None] & (ds[None, :] < D))
+
+
+@triton.autotune(configs=_configs(), key=["N", "M", "D", "K", "TARGET"])
+@triton.jit
+def _col_kernel(X, Y, RR, RC, SD, SCALE, BIAS, DY, N, M, D, K,
+                stride_x, stride_y, stride_rr, stride_rc, stride_sd, stride_dy,
+                row_offset, threshold, inv_pairs,
+                HAS_BIAS: tl.constexpr, TARGET: tl.constexpr,
+                BLOCK_D: tl.constexpr, BLOCK_K: tl.constexpr, PRECISION: tl.constexpr,
+                BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    # Column pass for columns j of this block, looping over all row tiles i:
+    #   DY[j] = (t/P)·Σ_i g_ij·x_i   (the same g as the row pass, recomputed tile by tile).
+    pid = tl.program_id(0)
+    cols = pid * BLOCK_N + tl.arange(0, BLOCK_N)
+    ds = tl.arange(0, BLOCK_D)
+    y = tl.load(Y + cols[:, None] * stride_y + ds[None, :],
+                mask=(cols[:, None] < M) & (ds[None, :] < D), other=0.0)
+    t = tl.load(SCALE).to(tl.float32)
+    b = 0.0
+    if HAS_BIAS:
+        b = tl.load(BIAS).to(tl.float32)
+    coef = t * inv_pairs
+    acc_dy = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
+    for i0 in range(0, N, BLOCK_M):
+        rows = i0 + tl.arange(0, BLOCK_M)
+        x = tl.load(X + rows[:, None] * stride_x + ds[None, :],
+                    mask=(rows[:, None] < N) & (ds[None, :] < D), other=0.0)
+        s, loss, g = _tile(X, Y, RR, RC, SD, rows, cols, x, y, t, b, N, M, K, stride_rr,
+                           stride_rc, stride_sd, row_offset, threshold, HAS_BIAS, TARGET,
+                           BLOCK_M, BLOCK_N, BLOCK_K, PRECISION)
+        acc_dy += tl.dot(tl.trans(g.to(x.dtype)), x, input_precision=PRECISION)
+    tl.store(DY + cols[:, None] * stride_dy + ds[None, :], acc_dy * coef,
+             mask=(cols[:, None] < M) & (ds[None, :] < D))
+
+
+# ----------------------------------------------------------------------------------- launchers
+def _block(width: int) -> int:
+    return max(16, triton.next_power_of_2(int(width)))
+
+
+def _kernel_inputs(prob: LossProblem):
+    """Contiguous kernel operands: fp32 under the interpreter or for float64, else native."""
+    work = prob.ecg.dtype
+    if INTERPRET or work == torch.float64:
+        work = torch.float32
+    x = prob.ecg.detach().to(work).contiguous()
+    y = prob.text.detach().to(work).contiguous()
+    scale = prob.scale.detach().to(torch.float32).reshape(1).contiguous()
+    bias = (scale if prob.bias is None
+            else prob.bias.detach().to(torch.float32).reshape(1).contiguous())
+    rr = rc = sd = x                     # placeholders for pointers the kernel does not read
+    k = 1
+    if prob.kind in ("fgclep", "threshold"):
+        rr = prob.r_rows.to(work).contiguous()
+        rc = prob.r_cols.to(work).contiguous()
+        k = rr.shape[1]
+    elif prob.kind == "matrix":
+        sd = prob.matrix.to(torch.float32).contiguous()
+    return x, y, rr, rc, sd, scale, bias, k
+
+
+def forward_and_grads(prob: LossProblem, need_x: bool, need_y: bool):
+    """Run the row pass (and the column pass when ``need_y``); returns fp32 (loss, dx, dy, dt, db)."""
+    x, y, rr, rc, sd, scale, bias, k = _kernel_inputs(prob)
+    n, d = x.shape
+    m = y.shape[0]
+    dev = x.device
+    precision = "ieee" if x.dtype == torch.float32 else "tf32"
+    inv = 1.0 / prob.n_pairs
+    common = dict(N=n, M=m, D=d, K=k, stride_x=x.stride(0), stride_y=y.stride(0),
+                  stride_rr=rr.stride(0), stride_rc=rc.stride(0), stride_sd=sd.stride(0),
+                  row_offset=prob.row_offset, threshold=float(prob.threshold), inv_pairs=inv,
+                  HAS_BIAS=prob.bias is not None, TARGET=prob.code, BLOCK_D=_block(d),
+                  BLOCK_K=min(64, _block(k)), PRECISION=precision)
+    loss_rows = torch.empty(n, dtype=torch.float32, device=dev)
+    dt_rows = torch.empty_like(loss_rows)
+    db_rows = torch.empty_like(loss_rows)
+    dx = torch.empty((n, d), dtype=torch.float32, device=dev) if need_x else loss_rows
+    grid_rows = lambda meta: (triton.cdiv(n, meta["BLOCK_M"]),)  # noqa: E731
+    _row_kernel[grid_rows](x, y, rr, rc, sd, scale, bias, dx, loss_rows, dt_rows, db_rows,
+                           stride_dx=dx.stride(0), NEED_DX=need_x, **common)
+    dy = None
+    if need_y:
+        dy = torch.empty((m, d), dtype=torch.float32, device=dev)
+        grid_cols = lambda meta: (triton.cdiv(m, meta["BLOCK_N"]),)  # noqa: E731
+        _col_kernel[grid_cols](x, y, rr, rc, sd, scale, bias, dy, stride_dy=dy.stride(0),
+                               **common)
+    return (loss_rows.sum() * inv, dx if need_x else None, dy, dt_rows.sum() * inv,
+            db_rows.sum() * inv)
+
+
+# ---------------------------------------------------------------------------- autograd Function
+class TritonSoftSigmoid(torch.autograd.Function):
+    """Fused loss: forward runs both passes and keeps only the (N, d)/(M, d) gradients."""
+
+    @staticmethod
+    def forward(ctx, ecg, text, scale, bias, prob: LossProblem):
+        need_x, need_y, need_t, need_b = ctx.needs_input_grad[:4]
+        loss, dx, dy, d_t, d_b = forward_and_grads(prob, need_x, need_y)
+        ctx.shapes = (scale.shape, None if bias is None else bias.shape)
+        ctx.dtypes = (ecg.dtype, text.dtype, scale.dtype, None if bias is None else bias.dtype)
+        ctx.flags = (need_x, need_y, need_t, need_b and bias is not None)
+        ctx.save_for_backward(dx, dy, d_t, d_b)
+        return loss.to(prob.compute_dtype)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out):
+        dx, dy, d_t, d_b = ctx.saved_tensors
+        need_x, need_y, need_t, need_b = ctx.flags
+        (t_shape, b_shape), (x_dt, y_dt, t_dt, b_dt) = ctx.shapes, ctx.dtypes
+        g = grad_out.to(torch.float32)
+        gx = (dx * g).to(x_dt) if need_x else None
+        gy = (dy * g).to(y_dt) if need_y else None
+        gt = (d_t * g).to(t_dt).reshape(t_shape) if need_t else None
+        gb = (d_b * g).to(b_dt).reshape(b_shape) if need_b else None
+        return gx, gy, gt, gb, None
+
+
+def triton_loss(prob: LossProblem) -> torch.Tensor:
+    """Loss of a validated problem with the fused kernels (``backend="triton"``)."""
+    return TritonSoftSigmoid.apply(prob.ecg, prob.text, prob.scale, prob.bias, prob)
