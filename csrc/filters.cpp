@@ -1,0 +1,214 @@
+// Zero-phase second-order-section filtering (scipy.signal.sosfiltfilt) over many rows.
+//
+// Rows are processed four at a time in lockstep: a thread-local buffer holds the odd-extended
+// rows interleaved sample by sample ([t][lane]), so that one vector register carries the same
+// section state of four rows. All sections run per sample (their recurrences are independent
+// chains, which keeps the floating-point units busy) with the states in registers; the section
+// count is a template parameter so that the loop over sections unrolls. The arithmetic per
+// section is scipy's transposed direct form II:
+//   y = b0 x + z0;  z0 = b1 x - a1 y + z1;  z1 = b2 x - a2 y.
+#include "filters.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <stdexcept>
+#include <utility>
+
+#include "parallel.hpp"
+
+#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+#define FGCLEP_HAVE_AVX2_KERNEL 1
+#include <immintrin.h>
+#endif
+
+namespace fgclep {
+namespace {
+
+constexpr int kLanes = 4;
+constexpr int kMaxSections = 12;
+
+struct Coefs {
+    double b0, b1, b2, a1, a2;
+};
+
+std::atomic<bool>& simd_allowed() {
+    static std::atomic<bool> allowed{true};
+    return allowed;
+}
+
+// One pass over `len` interleaved samples starting at buf, stepping by `step` samples (+1 or
+// -1); state[s] = {z0[4], z1[4]} on entry and exit.
+template <int NS>
+void pass_generic(double* buf, std::ptrdiff_t len, std::ptrdiff_t step, const Coefs* c,
+                  double (*state)[2][kLanes]) {
+    double z0[NS][kLanes], z1[NS][kLanes];
+    for (int s = 0; s < NS; ++s)
+        for (int l = 0; l < kLanes; ++l) { z0[s][l] = state[s][0][l]; z1[s][l] = state[s][1][l]; }
+    double* p = buf;
+    for (std::ptrdiff_t t = 0; t < len; ++t, p += step * kLanes) {
+        double v[kLanes];
+        for (int l = 0; l < kLanes; ++l) v[l] = p[l];
+        for (int s = 0; s < NS; ++s) {
+            for (int l = 0; l < kLanes; ++l) {
+                const double y = c[s].b0 * v[l] + z0[s][l];
+                z0[s][l] = c[s].b1 * v[l] - c[s].a1 * y + z1[s][l];
+                z1[s][l] = c[s].b2 * v[l] - c[s].a2 * y;
+                v[l] = y;
+            }
+        }
+        for (int l = 0; l < kLanes; ++l) p[l] = v[l];
+    }
+    for (int s = 0; s < NS; ++s)
+        for (int l = 0; l < kLanes; ++l) { state[s][0][l] = z0[s][l]; state[s][1][l] = z1[s][l]; }
+}
+
+#ifdef FGCLEP_HAVE_AVX2_KERNEL
+template <int NS>
+__attribute__((target("avx2,fma"))) void pass_avx2(double* buf, std::ptrdiff_t len, std::ptrdiff_t step,
+                                                   const Coefs* c, double (*state)[2][kLanes]) {
+    __m256d z0[NS], z1[NS];
+    for (int s = 0; s < NS; ++s) {
+        z0[s] = _mm256_loadu_pd(state[s][0]);
+        z1[s] = _mm256_loadu_pd(state[s][1]);
+    }
+    double* p = buf;
+    for (std::ptrdiff_t t = 0; t < len; ++t, p += step * kLanes) {
+        __m256d v = _mm256_loadu_pd(p);
+        for (int s = 0; s < NS; ++s) {
+            const __m256d b0 = _mm256_broadcast_sd(&c[s].b0), b1 = _mm256_broadcast_sd(&c[s].b1);
+            const __m256d b2 = _mm256_broadcast_sd(&c[s].b2), a1 = _mm256_broadcast_sd(&c[s].a1);
+            const __m256d a2 = _mm256_broadcast_sd(&c[s].a2);
+            const __m256d y = _mm256_fmadd_pd(b0, v, z0[s]);
+            // b1 x + z1 and b2 x do not wait for y; only one FMA each follows it.
+            z0[s] = _mm256_fnmadd_pd(a1, y, _mm256_fmadd_pd(b1, v, z1[s]));
+            z1[s] = _mm256_fnmadd_pd(a2, y, _mm256_mul_pd(b2, v));
+            v = y;
+        }
+        _mm256_storeu_pd(p, v);
+    }
+    for (int s = 0; s < NS; ++s) {
+        _mm256_storeu_pd(state[s][0], z0[s]);
+        _mm256_storeu_pd(state[s][1], z1[s]);
+    }
+}
+
+bool cpu_has_avx2_fma() {
+    static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return ok;
+}
+#endif
+
+using PassFn = void (*)(double*, std::ptrdiff_t, std::ptrdiff_t, const Coefs*, double (*)[2][kLanes]);
+
+template <int NS>
+PassFn pick_for(bool simd) {
+#ifdef FGCLEP_HAVE_AVX2_KERNEL
+    if (simd) return &pass_avx2<NS>;
+#else
+    (void)simd;
+#endif
+    return &pass_generic<NS>;
+}
+
+template <std::size_t... I>
+PassFn pick_pass(int ns, bool simd, std::index_sequence<I...>) {
+    PassFn table[] = {pick_for<static_cast<int>(I) + 1>(simd)...};
+    return table[ns - 1];
+}
+
+bool use_simd() {
+#ifdef FGCLEP_HAVE_AVX2_KERNEL
+    return simd_allowed().load() && cpu_has_avx2_fma();
+#else
+    return false;
+#endif
+}
+
+template <class T>
+void fill_lane(double* buf, const T* x, std::ptrdiff_t n, std::ptrdiff_t edge, int lane, double& check) {
+    // scipy's odd_ext is computed in the input dtype, so the extension is rounded to T first.
+    const T x0 = x[0], xn = x[n - 1];
+    for (std::ptrdiff_t j = 0; j < edge; ++j)
+        buf[j * kLanes + lane] = static_cast<double>(static_cast<T>(T(2) * x0 - x[edge - j]));
+    double acc = 0.0;
+    double* mid = buf + edge * kLanes + lane;
+    for (std::ptrdiff_t i = 0; i < n; ++i) {
+        const double v = static_cast<double>(x[i]);
+        acc += v - v;  // NaN as soon as one value is NaN or infinite
+        mid[i * kLanes] = v;
+    }
+    double* right = buf + (edge + n) * kLanes + lane;
+    for (std::ptrdiff_t j = 0; j < edge; ++j)
+        right[j * kLanes] = static_cast<double>(static_cast<T>(T(2) * xn - x[n - 2 - j]));
+    check = acc;
+}
+
+void atomic_min(std::atomic<std::ptrdiff_t>& target, std::ptrdiff_t value) {
+    std::ptrdiff_t cur = target.load();
+    while ((cur < 0 || value < cur) && !target.compare_exchange_weak(cur, value)) {
+    }
+}
+
+}  // namespace
+
+const char* filter_kernel_name() { return use_simd() ? "avx2" : "generic"; }
+
+void set_filter_simd(bool enabled) { simd_allowed().store(enabled); }
+
+template <class T>
+std::ptrdiff_t sosfiltfilt_rows(const T* x, T* y, std::ptrdiff_t rows, std::ptrdiff_t n, const SosMatrix& sos) {
+    const int ns = static_cast<int>(sos.size());
+    if (ns < 1 || ns > kMaxSections) throw std::invalid_argument("sosfiltfilt_rows: 1..12 sections supported");
+    const std::ptrdiff_t edge = sosfiltfilt_padlen(sos);
+    if (n <= edge) throw std::invalid_argument("sosfiltfilt_rows: rows must be longer than the padding");
+    std::vector<Coefs> coefs(sos.size());
+    for (std::size_t s = 0; s < sos.size(); ++s) {
+        const double a0 = sos[s][3];
+        coefs[s] = {sos[s][0] / a0, sos[s][1] / a0, sos[s][2] / a0, sos[s][4] / a0, sos[s][5] / a0};
+    }
+    const auto zi = sosfilt_zi(sos);
+    const PassFn pass = pick_pass(ns, use_simd(), std::make_index_sequence<kMaxSections>{});
+    const std::ptrdiff_t len = n + 2 * edge;
+    const std::ptrdiff_t blocks = (rows + kLanes - 1) / kLanes;
+    std::atomic<std::ptrdiff_t> first_bad{-1};
+
+    parallel_for(blocks, [&](std::ptrdiff_t blk) {
+        thread_local std::vector<double> buffer;
+        if (buffer.size() < static_cast<std::size_t>(len * kLanes)) buffer.resize(static_cast<std::size_t>(len * kLanes));
+        double* buf = buffer.data();
+        const std::ptrdiff_t r0 = blk * kLanes;
+        for (int l = 0; l < kLanes; ++l) {
+            const std::ptrdiff_t r = std::min(r0 + l, rows - 1);  // spare lanes repeat the last row
+            double check = 0.0;
+            fill_lane(buf, x + r * n, n, edge, l, check);
+            if (check != 0.0 || std::isnan(check)) atomic_min(first_bad, r);
+        }
+        double state[kMaxSections][2][kLanes];
+        // Forward pass from zi * first extended sample, backward pass from zi * last output.
+        for (int s = 0; s < ns; ++s)
+            for (int l = 0; l < kLanes; ++l) {
+                state[s][0][l] = zi[s][0] * buf[l];
+                state[s][1][l] = zi[s][1] * buf[l];
+            }
+        pass(buf, len, 1, coefs.data(), state);
+        double* last = buf + (len - 1) * kLanes;
+        for (int s = 0; s < ns; ++s)
+            for (int l = 0; l < kLanes; ++l) {
+                state[s][0][l] = zi[s][0] * last[l];
+                state[s][1][l] = zi[s][1] * last[l];
+            }
+        pass(last, len, -1, coefs.data(), state);
+        for (int l = 0; l < kLanes && r0 + l < rows; ++l) {
+            T* out = y + (r0 + l) * n;
+            const double* src = buf + edge * kLanes + l;
+            for (std::ptrdiff_t i = 0; i < n; ++i) out[i] = static_cast<T>(src[i * kLanes]);
+        }
+    });
+    return first_bad.load();
+}
+
+template std::ptrdiff_t sosfiltfilt_rows<float>(const float*, float*, std::ptrdiff_t, std::ptrdiff_t, const SosMatrix&);
+template std::ptrdiff_t sosfiltfilt_rows<double>(const double*, double*, std::ptrdiff_t, std::ptrdiff_t, const SosMatrix&);
+
+}  // namespace fgclep
