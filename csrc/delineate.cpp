@@ -1,0 +1,290 @@
+// Per-lead, per-beat delineation (see delineate.hpp and docs/measurements.md).
+#include "delineate.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+namespace fgclep {
+namespace delin {
+namespace {
+
+using idx = std::ptrdiff_t;
+
+// Physiological constants of the method (seconds or fractions); none is fitted to a record.
+constexpr double kSlopeHalfWidth = 0.004;  // derivative over +-4 ms
+constexpr double kCoreHalf = 0.080;        // the QRS's steepest slope lies within +-80 ms of R
+constexpr double kQrsBefore = 0.150;       // QRS onset at most 150 ms before R
+constexpr double kQrsAfter = 0.180;        // QRS offset at most 180 ms after R
+constexpr double kStrong = 0.30;           // "strong" slope: >= 30 % of the beat's maximum
+constexpr double kGap = 0.030;             // a 30 ms lull in strong slope ends the complex
+constexpr double kOnsetFrac = 0.06;        // onset: slope falls below 6 % of the maximum
+constexpr double kOffsetFrac = 0.10;       // offset: below 10 % (the ST segment slopes)
+constexpr double kPrMax = 0.40;            // P peak search starts at most 400 ms before QRS onset
+constexpr double kPFrac = 0.20;            // P on/off: deviation falls below 20 % of P amplitude
+constexpr double kPMinAmp = 0.02;          // mV, smallest P wave reported
+constexpr double kTMinAmp = 0.02;          // mV, smallest T wave reported
+constexpr double kNoiseFactor = 3.0;       // a wave must exceed 3x the lead's noise level
+
+idx secs(double s, double fs) { return static_cast<idx>(std::lround(s * fs)); }
+
+void moving_average(const double* x, idx n, idx w, std::vector<double>& out) {
+    out.assign(static_cast<std::size_t>(n), 0.0);
+    const idx h = std::max<idx>(0, w / 2);
+    std::vector<double> cs(static_cast<std::size_t>(n) + 1, 0.0);
+    for (idx i = 0; i < n; ++i) cs[i + 1] = cs[i] + x[i];
+    for (idx i = 0; i < n; ++i) {
+        const idx lo = std::max<idx>(0, i - h), hi = std::min<idx>(n, i + h + 1);
+        out[i] = (cs[hi] - cs[lo]) / static_cast<double>(hi - lo);
+    }
+}
+
+double median_of(std::vector<double> v) {
+    if (v.empty()) return 0.0;
+    const std::size_t k = (v.size() - 1) / 2;
+    std::nth_element(v.begin(), v.begin() + static_cast<idx>(k), v.end());
+    return v[k];
+}
+
+struct Lead {
+    const double* x;
+    std::vector<double> d, sp, st;
+    double noise;
+};
+
+Lead prepare(const double* x, idx n, double fs) {
+    Lead L;
+    L.x = x;
+    const idx k = std::max<idx>(1, secs(kSlopeHalfWidth, fs));
+    L.d.assign(static_cast<std::size_t>(n), 0.0);
+    for (idx i = k; i + k < n; ++i) L.d[i] = (x[i + k] - x[i - k]) * fs / static_cast<double>(2 * k);
+    moving_average(x, n, secs(0.020, fs) | 1, L.sp);
+    moving_average(x, n, secs(0.040, fs) | 1, L.st);
+    // Noise: robust SD of what a 20 ms moving average removes.
+    std::vector<double> r(static_cast<std::size_t>(n));
+    for (idx i = 0; i < n; ++i) r[i] = std::fabs(x[i] - L.sp[i]);
+    L.noise = 1.4826 * median_of(std::move(r));
+    return L;
+}
+
+// Deviation of s[i] from the chord s[a]..s[b].
+double chord_dev(const std::vector<double>& s, idx a, idx b, idx i) {
+    const double t = b > a ? static_cast<double>(i - a) / static_cast<double>(b - a) : 0.0;
+    return s[i] - (s[a] + t * (s[b] - s[a]));
+}
+
+struct Beat {
+    idx r, rr_prev, rr_next;
+};
+
+void delineate_qrs(const Lead& L, idx n, double fs, const Beat& bt, std::int64_t out[N_FID]) {
+    const idx lo = std::max<idx>(1, bt.r - std::min(secs(kQrsBefore, fs), static_cast<idx>(0.45 * bt.rr_prev)));
+    const idx hi = std::min<idx>(n - 2, bt.r + std::min(secs(kQrsAfter, fs), static_cast<idx>(0.5 * bt.rr_next)));
+    if (hi - lo < 4) return;
+    const idx c_lo = std::max(lo, bt.r - secs(kCoreHalf, fs)), c_hi = std::min(hi, bt.r + secs(kCoreHalf, fs));
+    idx m = c_lo;
+    for (idx i = c_lo; i <= c_hi; ++i) if (std::fabs(L.d[i]) > std::fabs(L.d[m])) m = i;
+    const double smax = std::fabs(L.d[m]);
+    // Flat or noise-only lead: the steepest slope must beat the noise slope by a wide margin.
+    if (!(smax > 1e-9) || smax < 5.0 * L.noise * fs / std::max<idx>(1, secs(0.010, fs))) return;
+    const double strong = kStrong * smax;
+    const idx gap = std::max<idx>(2, secs(kGap, fs));
+    idx first = m, last = m;
+    for (idx i = m, quiet = 0; i >= lo && quiet < gap; --i) {
+        if (std::fabs(L.d[i]) >= strong) { first = i; quiet = 0; } else { ++quiet; }
+    }
+    for (idx i = m, quiet = 0; i <= hi && quiet < gap; ++i) {
+        if (std::fabs(L.d[i]) >= strong) { last = i; quiet = 0; } else { ++quiet; }
+    }
+    idx on = first;
+    while (on > lo && std::fabs(L.d[on]) >= kOnsetFrac * smax) --on;
+    idx off = last;
+    while (off < hi && std::fabs(L.d[off]) >= kOffsetFrac * smax) ++off;
+    // R peak of this lead: the largest deflection from the onset level near the global R.
+    const double base = L.x[on];
+    const idx r_lo = std::max(on, bt.r - secs(0.060, fs)), r_hi = std::min(off, bt.r + secs(0.060, fs));
+    idx r = std::clamp(bt.r, on, off);
+    for (idx i = r_lo; i <= r_hi; ++i) if (std::fabs(L.x[i] - base) > std::fabs(L.x[r] - base)) r = i;
+    out[QRS_ON] = on;
+    out[R_PEAK] = r;
+    out[QRS_OFF] = off;
+}
+
+void delineate_t(const Lead& L, idx n, double fs, const Beat& bt, std::int64_t out[N_FID]) {
+    if (out[QRS_OFF] < 0) return;
+    const idx lo = out[QRS_OFF] + secs(0.040, fs);
+    const idx hi = std::min<idx>(n - 1, bt.r + std::min(secs(0.60, fs), static_cast<idx>(0.62 * bt.rr_next)));
+    const idx edge = std::max<idx>(1, secs(0.010, fs));
+    if (hi - lo < secs(0.060, fs) || hi - lo < 3 * edge) return;
+    idx pk = lo + edge;
+    double best = 0.0;
+    for (idx i = lo + edge; i <= hi - edge; ++i) {
+        const double dv = chord_dev(L.st, lo, hi, i);
+        if (std::fabs(dv) > std::fabs(best)) { best = dv; pk = i; }
+    }
+    if (std::fabs(best) < std::max(kTMinAmp, kNoiseFactor * L.noise)) return;
+    const double sgn = best > 0.0 ? 1.0 : -1.0;
+    // Trapezium method: xm = steepest descent after the peak, xr = a point beyond the T end.
+    const idx bound = std::min<idx>(n - 1, bt.r + std::min(secs(0.75, fs), static_cast<idx>(0.85 * bt.rr_next)));
+    if (bound - pk < 3) return;
+    idx xm = pk + 1;
+    for (idx i = pk + 1; i <= std::min(bound, pk + secs(0.15, fs)); ++i) if (-sgn * L.d[i] > -sgn * L.d[xm]) xm = i;
+    const idx xr = std::min(bound, xm + secs(0.15, fs));
+    idx te = xm;
+    double area = -1.0;
+    for (idx i = xm; i <= xr; ++i) {
+        const double a = sgn * 0.5 * (L.sp[xm] - L.sp[i]) * static_cast<double>(2 * xr - i - xm);
+        if (a > area) { area = a; te = i; }
+    }
+    out[T_PEAK] = pk;
+    out[T_OFF] = te;
+}
+
+void delineate_p(const Lead& L, double fs, const Beat& bt, std::int64_t prev_t_off, std::int64_t out[N_FID]) {
+    if (out[QRS_ON] < 0) return;
+    const idx we = out[QRS_ON];
+    idx ws = std::max<idx>(0, we - secs(kPrMax, fs));
+    ws = std::max(ws, bt.r - bt.rr_prev + static_cast<idx>(0.55 * bt.rr_prev));
+    if (prev_t_off >= 0) ws = std::max<idx>(ws, prev_t_off + secs(0.010, fs));
+    const idx edge = std::max<idx>(1, secs(0.010, fs));
+    if (we - ws < secs(0.060, fs) || we - ws < 4 * edge) return;
+    idx pk = ws + edge;
+    double best = 0.0;
+    for (idx i = ws + edge; i <= we - edge; ++i) {
+        const double dv = chord_dev(L.sp, ws, we, i);
+        if (std::fabs(dv) > std::fabs(best)) { best = dv; pk = i; }
+    }
+    const double amp = std::fabs(best);
+    if (amp < std::max(kPMinAmp, kNoiseFactor * L.noise)) return;
+    const double sgn = best > 0.0 ? 1.0 : -1.0;
+    idx on = pk, off = pk;
+    while (on > ws && sgn * chord_dev(L.sp, ws, we, on) > kPFrac * amp) --on;
+    while (off < we && sgn * chord_dev(L.sp, ws, we, off) > kPFrac * amp) ++off;
+    const double dur = static_cast<double>(off - on) / fs;
+    if (dur < 0.030 || dur > 0.250) return;
+    // Atrial activity elsewhere in the window as large as this wave: not a distinct P wave.
+    double other = 0.0;
+    for (idx i = ws + edge; i <= we - edge; ++i) {
+        if (i >= on - edge && i <= off + edge) continue;
+        other = std::max(other, std::fabs(chord_dev(L.sp, ws, we, i)));
+    }
+    if (other > 0.8 * amp) return;
+    out[P_ON] = on;
+    out[P_PEAK] = pk;
+    out[P_OFF] = off;
+}
+
+// Record-level P test: P waves must keep a stable timing relative to the R peak.
+void p_wave_test(Fiducials& fid, const std::vector<Beat>& beats, double fs, double rr_irregularity) {
+    const int nl = fid.n_leads, nb = fid.n_beats;
+    const int need = std::max(1, nl / 4);
+    std::vector<double> pr(static_cast<std::size_t>(nb), -1.0), all;
+    for (int b = 0; b < nb; ++b) {
+        std::vector<double> v;
+        for (int l = 0; l < nl; ++l) if (fid.at(P_PEAK, l, b) >= 0) v.push_back(static_cast<double>(fid.at(P_PEAK, l, b)));
+        if (static_cast<int>(v.size()) < need) continue;
+        pr[b] = static_cast<double>(beats[b].r) - median_of(v);
+        all.push_back(pr[b]);
+    }
+    bool present = nb > 0 && static_cast<double>(all.size()) >= std::max(2.0, 0.3 * nb);
+    double med = 0.0;
+    if (present) {
+        med = median_of(all);
+        int stable = 0;
+        for (int b = 0; b < nb; ++b) if (pr[b] >= 0.0 && std::fabs(pr[b] - med) <= 0.025 * fs) ++stable;
+        const double needed = rr_irregularity > 0.15 ? 0.7 : 0.5;
+        present = stable >= 2 && stable >= needed * nb;
+    }
+    for (int b = 0; b < nb; ++b) {
+        const bool keep_beat = present && pr[b] >= 0.0 && std::fabs(pr[b] - med) <= 0.040 * fs;
+        const double beat_peak = static_cast<double>(beats[b].r) - pr[b];
+        for (int l = 0; l < nl; ++l) {
+            const bool keep = keep_beat && fid.at(P_PEAK, l, b) >= 0 &&
+                              std::fabs(static_cast<double>(fid.at(P_PEAK, l, b)) - beat_peak) <= 0.040 * fs;
+            if (!keep) fid.at(P_ON, l, b) = fid.at(P_PEAK, l, b) = fid.at(P_OFF, l, b) = -1;
+        }
+    }
+}
+
+}  // namespace
+
+void Fiducials::resize(int leads, int beats) {
+    n_leads = leads;
+    n_beats = beats;
+    lead.assign(static_cast<std::size_t>(N_FID) * leads * beats, -1);
+    glob.assign(static_cast<std::size_t>(N_FID) * beats, -1);
+}
+
+Fiducials delineate(const double* x, int n_leads, idx n, double fs, const std::vector<std::int64_t>& r_peaks) {
+    Fiducials fid;
+    const int nb = static_cast<int>(r_peaks.size());
+    fid.resize(n_leads, nb);
+    if (nb == 0) return fid;
+    std::vector<double> rr;
+    for (int b = 1; b < nb; ++b) rr.push_back(static_cast<double>(r_peaks[b] - r_peaks[b - 1]));
+    const double rr_med = rr.empty() ? fs : median_of(rr);
+    double irr = 0.0;
+    if (rr.size() >= 2) {
+        double s = 0.0, m = 0.0;
+        for (std::size_t i = 1; i < rr.size(); ++i) s += std::fabs(rr[i] - rr[i - 1]);
+        for (double v : rr) m += v;
+        irr = (s / static_cast<double>(rr.size() - 1)) / (m / static_cast<double>(rr.size()));
+    }
+    std::vector<Beat> beats(static_cast<std::size_t>(nb));
+    for (int b = 0; b < nb; ++b) {
+        const idx r = static_cast<idx>(r_peaks[b]);
+        const idx prev = b > 0 ? r - static_cast<idx>(r_peaks[b - 1]) : static_cast<idx>(rr_med);
+        const idx next = b + 1 < nb ? static_cast<idx>(r_peaks[b + 1]) - r : static_cast<idx>(rr_med);
+        beats[b] = Beat{r, b > 0 ? prev : next, b + 1 < nb ? next : prev};
+        if (nb == 1) beats[b].rr_prev = beats[b].rr_next = static_cast<idx>(rr_med);
+    }
+    for (int l = 0; l < n_leads; ++l) {
+        const Lead L = prepare(x + static_cast<idx>(l) * n, n, fs);
+        std::int64_t prev_t_off = -1;
+        for (int b = 0; b < nb; ++b) {
+            std::int64_t f[N_FID];
+            std::fill(f, f + N_FID, -1);
+            delineate_qrs(L, n, fs, beats[b], f);
+            delineate_t(L, n, fs, beats[b], f);
+            delineate_p(L, fs, beats[b], prev_t_off, f);
+            prev_t_off = f[T_OFF];
+            for (int k = 0; k < N_FID; ++k) fid.at(k, l, b) = f[k];
+        }
+    }
+    p_wave_test(fid, beats, fs, irr);
+    for (int b = 0; b < nb; ++b) fid.glob[static_cast<std::size_t>(R_PEAK) * nb + b] = r_peaks[b];
+    combine_leads(fid, fs);
+    return fid;
+}
+
+void combine_leads(Fiducials& fid, double fs) {
+    const int nl = fid.n_leads, nb = fid.n_beats;
+    const std::int64_t tol_qrs = std::max<std::int64_t>(1, secs(0.010, fs));
+    const std::int64_t tol_pt = std::max<std::int64_t>(1, secs(0.020, fs));
+    std::vector<std::int64_t> v;
+    for (int f = 0; f < N_FID; ++f) {
+        const bool onset = f == P_ON || f == QRS_ON;
+        const bool offset = f == P_OFF || f == QRS_OFF || f == T_OFF;
+        const std::int64_t tol = (f == QRS_ON || f == QRS_OFF) ? tol_qrs : tol_pt;
+        for (int b = 0; b < nb; ++b) {
+            std::int64_t& g = fid.glob[static_cast<std::size_t>(f) * nb + b];
+            if (f == R_PEAK && g >= 0) continue;
+            v.clear();
+            for (int l = 0; l < nl; ++l) if (fid.at(f, l, b) >= 0) v.push_back(fid.at(f, l, b));
+            if (v.empty()) { g = -1; continue; }
+            std::sort(v.begin(), v.end());
+            const std::size_t k = v.size();
+            g = v[(k - 1) / 2];  // median: peaks, and onsets/offsets on which no two leads agree
+            if (k == 1) continue;
+            if (onset) {
+                for (std::size_t i = 0; i + 1 < k; ++i) if (v[i + 1] - v[i] <= tol) { g = v[i]; break; }
+            } else if (offset) {
+                for (std::size_t i = k - 1; i >= 1; --i) if (v[i] - v[i - 1] <= tol) { g = v[i]; break; }
+            }
+        }
+    }
+}
+
+}  // namespace delin
+}  // namespace fgclep

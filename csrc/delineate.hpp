@@ -1,0 +1,48 @@
+// Per-lead, per-beat delineation of P, QRS and T waves (see docs/measurements.md).
+//
+// QRS onset/offset: the slope |dx/dt| walked outward from the outermost strong slope (>= 30 % of
+// the beat's maximum slope in that lead) until it falls below 6 % (onset) / 10 % (offset) of the
+// maximum, within physiological windows (Martinez et al. 2004 use the same relative thresholds
+// on wavelet moduli). T peak: the largest deviation from the chord across the ST-T window. T end:
+// the trapezium-area method of Vazquez-Seisdedos et al. (2011). P wave: the largest deviation
+// from the chord across the PR window, accepted when it stands clear of the local noise; a
+// record-level test then drops all P waves when their timing relative to the QRS is not stable
+// (atrial fibrillation, flutter, paced rhythms) and single P waves that break the record's PR.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace fgclep {
+namespace delin {
+
+// Fiducial order, identical to fgclep.leads.FIDUCIALS.
+enum Fid : int { P_ON = 0, P_PEAK, P_OFF, QRS_ON, R_PEAK, QRS_OFF, T_PEAK, T_OFF, N_FID };
+
+// Fiducials of one record: lead[(f * n_leads + l) * n_beats + b], glob[f * n_beats + b]; -1 absent.
+struct Fiducials {
+    int n_leads = 0;
+    int n_beats = 0;
+    std::vector<std::int64_t> lead;
+    std::vector<std::int64_t> glob;
+    std::int64_t& at(int f, int l, int b) {
+        return lead[(static_cast<std::size_t>(f) * n_leads + l) * n_beats + b];
+    }
+    std::int64_t at(int f, int l, int b) const {
+        return lead[(static_cast<std::size_t>(f) * n_leads + l) * n_beats + b];
+    }
+    void resize(int leads, int beats);
+};
+
+// Per-lead fiducials of conditioned leads x[l * n + i] around the given R peaks, followed by the
+// global fiducials (combine_leads). glob[R_PEAK] is the given R peak.
+Fiducials delineate(const double* x, int n_leads, std::ptrdiff_t n, double fs,
+                    const std::vector<std::int64_t>& r_peaks);
+
+// Global per-beat fiducials from per-lead ones: onsets = earliest value on which >= 2 leads agree
+// within a tolerance (10 ms QRS, 20 ms P/T), offsets = latest such value, peaks = median of the
+// leads; a single lead's value is used as is; glob[R_PEAK] is kept when already set (>= 0).
+void combine_leads(Fiducials& fid, double fs);
+
+}  // namespace delin
+}  // namespace fgclep
