@@ -18,7 +18,8 @@ import torch
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ExtractionStats", "model_fingerprint", "extract_ecg_features", "embedding_throughput"]
+__all__ = ["ExtractionStats", "model_fingerprint", "extract_ecg_features", "embedding_throughput",
+           "load_encoder"]
 
 
 @dataclass
@@ -176,3 +177,19 @@ def embedding_throughput(model: Any, n_records: int = 256, batch_size: int = 64,
     _, stats = extract_ecg_features(model, signals, batch_size=batch_size, return_stats=True)
     return {"records": n_records, "batch_size": batch_size, "seconds": stats.seconds,
             "records_per_s": stats.records_per_s, "threads": torch.get_num_threads()}
+
+
+def load_encoder(path: str | Path, device: str = "cpu") -> Any:
+    """Load a dual encoder from a model directory or a training run directory.
+
+    ``path`` may be the directory :func:`fgclep.models.save_model` wrote (``config.json`` +
+    ``model.safetensors``) or a run directory whose ``final/`` holds it.
+    """
+    from fgclep.models import load_model
+
+    path = Path(path)
+    if not (path / "config.json").is_file() and (path / "final" / "config.json").is_file():
+        path = path / "final"
+    if not (path / "config.json").is_file():
+        raise ValueError(f"load_encoder: {path} holds no model (config.json) and no final/ model")
+    return load_model(path, device=device)
