@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import torch
+import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
 from fgclep.losses.soft_sigmoid import LossProblem
@@ -55,12 +56,12 @@ def forward_and_grads(prob: LossProblem, need_x: bool, need_y: bool,
         s = xc @ y.T                                   # (rows, M) cosines
         z = s * t if b is None else torch.addcmul(b, s, t)
         target = prob.target_tile(i0, i1, dt_)
-        # softplus(z) = max(z, 0) + log1p(exp(−|z|)): exact and finite for any finite z.
-        loss += (torch.logaddexp(z, torch.zeros((), dtype=dt_, device=x.device))
-                 - target * z).sum()
+        # softplus(z) = −log σ(−z), computed stably (min(u, 0) − log1p(e^{−|u|})) for any finite z.
+        loss -= F.logsigmoid(-z).sum()
+        loss -= torch.dot(target.reshape(-1), z.view(-1))
         g = torch.sigmoid(z).sub_(target)              # σ(z) − S, unscaled
         del z, target
-        d_t += (g * s).sum()
+        d_t += torch.dot(g.view(-1), s.view(-1))
         d_b += g.sum()
         del s
         if need_x:

@@ -90,7 +90,7 @@ class LossProblem:
             return self.matrix[i0:i1].to(dtype)
         sim = self.r_rows[i0:i1].to(dtype) @ self.r_cols.to(dtype).T
         if self.kind == "fgclep":
-            return (1.0 + sim) * 0.5
+            return sim.add_(1.0).mul_(0.5)
         return (sim >= self.threshold).to(dtype)
 
 
