@@ -125,23 +125,27 @@ bool use_simd() {
 #endif
 }
 
+// Interleave kLanes rows into buf ([t][lane]) with scipy's odd extension of `edge` samples at
+// both ends. scipy builds the extension in the input dtype, so it is rounded to T first.
+// Returns NaN when any sample is NaN or infinite (0 otherwise), per lane in check[].
 template <class T>
-void fill_lane(double* buf, const T* x, std::ptrdiff_t n, std::ptrdiff_t edge, int lane, double& check) {
-    // scipy's odd_ext is computed in the input dtype, so the extension is rounded to T first.
-    const T x0 = x[0], xn = x[n - 1];
+void fill_block(double* buf, const T* const* x, std::ptrdiff_t n, std::ptrdiff_t edge, double* check) {
     for (std::ptrdiff_t j = 0; j < edge; ++j)
-        buf[j * kLanes + lane] = static_cast<double>(static_cast<T>(T(2) * x0 - x[edge - j]));
-    double acc = 0.0;
-    double* mid = buf + edge * kLanes + lane;
-    for (std::ptrdiff_t i = 0; i < n; ++i) {
-        const double v = static_cast<double>(x[i]);
-        acc += v - v;  // NaN as soon as one value is NaN or infinite
-        mid[i * kLanes] = v;
-    }
-    double* right = buf + (edge + n) * kLanes + lane;
+        for (int l = 0; l < kLanes; ++l)
+            buf[j * kLanes + l] = static_cast<double>(static_cast<T>(T(2) * x[l][0] - x[l][edge - j]));
+    double acc[kLanes] = {};
+    double* mid = buf + edge * kLanes;
+    for (std::ptrdiff_t i = 0; i < n; ++i)
+        for (int l = 0; l < kLanes; ++l) {
+            const double v = static_cast<double>(x[l][i]);
+            acc[l] += v - v;  // becomes NaN as soon as one value is NaN or infinite
+            mid[i * kLanes + l] = v;
+        }
+    double* right = buf + (edge + n) * kLanes;
     for (std::ptrdiff_t j = 0; j < edge; ++j)
-        right[j * kLanes] = static_cast<double>(static_cast<T>(T(2) * xn - x[n - 2 - j]));
-    check = acc;
+        for (int l = 0; l < kLanes; ++l)
+            right[j * kLanes + l] = static_cast<double>(static_cast<T>(T(2) * x[l][n - 1] - x[l][n - 2 - j]));
+    for (int l = 0; l < kLanes; ++l) check[l] = acc[l];
 }
 
 void atomic_min(std::atomic<std::ptrdiff_t>& target, std::ptrdiff_t value) {
@@ -178,12 +182,12 @@ std::ptrdiff_t sosfiltfilt_rows(const T* x, T* y, std::ptrdiff_t rows, std::ptrd
         if (buffer.size() < static_cast<std::size_t>(len * kLanes)) buffer.resize(static_cast<std::size_t>(len * kLanes));
         double* buf = buffer.data();
         const std::ptrdiff_t r0 = blk * kLanes;
-        for (int l = 0; l < kLanes; ++l) {
-            const std::ptrdiff_t r = std::min(r0 + l, rows - 1);  // spare lanes repeat the last row
-            double check = 0.0;
-            fill_lane(buf, x + r * n, n, edge, l, check);
-            if (check != 0.0 || std::isnan(check)) atomic_min(first_bad, r);
-        }
+        const T* src[kLanes];
+        for (int l = 0; l < kLanes; ++l) src[l] = x + std::min(r0 + l, rows - 1) * n;  // spare lanes repeat the last row
+        double check[kLanes];
+        fill_block(buf, src, n, edge, check);
+        for (int l = 0; l < kLanes; ++l)
+            if (std::isnan(check[l])) atomic_min(first_bad, std::min(r0 + l, rows - 1));
         double state[kMaxSections][2][kLanes];
         // Forward pass from zi * first extended sample, backward pass from zi * last output.
         for (int s = 0; s < ns; ++s)
@@ -199,10 +203,15 @@ std::ptrdiff_t sosfiltfilt_rows(const T* x, T* y, std::ptrdiff_t rows, std::ptrd
                 state[s][1][l] = zi[s][1] * last[l];
             }
         pass(last, len, -1, coefs.data(), state);
-        for (int l = 0; l < kLanes && r0 + l < rows; ++l) {
-            T* out = y + (r0 + l) * n;
-            const double* src = buf + edge * kLanes + l;
-            for (std::ptrdiff_t i = 0; i < n; ++i) out[i] = static_cast<T>(src[i * kLanes]);
+        const double* res = buf + edge * kLanes;
+        if (r0 + kLanes <= rows) {
+            T* out[kLanes];
+            for (int l = 0; l < kLanes; ++l) out[l] = y + (r0 + l) * n;
+            for (std::ptrdiff_t i = 0; i < n; ++i)
+                for (int l = 0; l < kLanes; ++l) out[l][i] = static_cast<T>(res[i * kLanes + l]);
+        } else {
+            for (std::ptrdiff_t l = 0; r0 + l < rows; ++l)
+                for (std::ptrdiff_t i = 0; i < n; ++i) y[(r0 + l) * n + i] = static_cast<T>(res[i * kLanes + l]);
         }
     });
     return first_bad.load();
