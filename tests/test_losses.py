@@ -124,6 +124,21 @@ def test_half_precision_inputs(backend):
         assert_close_all(got, want, rtol=1e-2, atol=1e-4)
 
 
+@pytest.mark.parametrize("backend", ["torch", "chunked"])
+def test_autocast_region_keeps_fp32(backend):
+    """Forward inside autocast (backward outside, as torch's AMP recipe does) stays fp32."""
+    x, y, t, b, s, kw = make_case(17, 9, "fgclep", bias=True, d=16)
+    kw["target_emb"] = tuple(e.float() for e in kw["target_emb"])
+    out = []
+    for enabled in (False, True):
+        leaves = [v.float().requires_grad_() for v in (x, y, t, b)]
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled):
+            loss = soft_sigmoid_loss(*leaves, backend=backend, **kw)
+        assert loss.dtype == torch.float32
+        out.append([loss.detach()] + list(torch.autograd.grad(loss, leaves)))
+    assert_close_all(out[1], out[0], rtol=1e-6, atol=1e-8)
+
+
 def test_identity_times_n_is_siglip():
     """N·L(identity) equals SigLIP's −Σ_ij log σ(l_ij·z_ij)/N, l = 2I − 1 (Zhai et al. 2023)."""
     g = torch.Generator().manual_seed(3)

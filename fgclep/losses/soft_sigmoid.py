@@ -231,13 +231,16 @@ def run_backend(prob: LossProblem, backend: str) -> torch.Tensor:
                       "(needs triton and CUDA, or TRITON_INTERPRET=1); using 'chunked'",
                       RuntimeWarning, stacklevel=3)
         backend = "chunked"
-    if backend == "torch":
-        return dense_loss(prob)
-    if backend == "chunked":
-        from fgclep.losses.chunked import chunked_loss
-        return chunked_loss(prob)
-    from fgclep.losses.triton_kernels import triton_loss
-    return triton_loss(prob)
+    # The loss always runs in fp32 (fp64 for fp64 inputs), whatever an enclosing autocast region
+    # would choose: it exponentiates logits of size ~scale, where bf16 rounding would show.
+    with torch.autocast(device_type=prob.ecg.device.type, enabled=False):
+        if backend == "torch":
+            return dense_loss(prob)
+        if backend == "chunked":
+            from fgclep.losses.chunked import chunked_loss
+            return chunked_loss(prob)
+        from fgclep.losses.triton_kernels import triton_loss
+        return triton_loss(prob)
 
 
 def soft_sigmoid_loss(ecg: torch.Tensor, text: torch.Tensor, scale, bias=None, *,
