@@ -1,7 +1,7 @@
 """Delineation accuracy on LUDB against the cardiologists' per-lead annotations.
 
 For every lead, each annotated fiducial is matched to the nearest detection of the same kind within
-+-150 ms; detections outside the lead's annotated span are ignored. Reported per fiducial kind:
++-150 ms (sensitivity, error); for PPV only detections inside the lead's annotated span count. Reported per fiducial kind:
 sensitivity, PPV and mean +- SD of the error (detection - annotation, ms). Record-level HR, PR, QRS
 and QT from ``ecg_measure`` are compared with ``measure_from_fiducials`` applied to the annotations
 (the same definitions). NeuroKit2 (dwt, prominence) runs in the same process on a subset.
@@ -99,16 +99,17 @@ def score_lead(ann: dict[str, np.ndarray], det: dict[str, np.ndarray], span, fs:
     tol = 0.150 * fs
     for k in KINDS:
         a = ann[k]
-        d = det[k][(det[k] >= 0) & (det[k] >= span[0] - tol) & (det[k] <= span[1] + tol)]
+        d_all = det[k][det[k] >= 0]
+        d = d_all[(d_all >= span[0]) & (d_all <= span[1])]
         st = acc.setdefault(k, {"tp": 0, "fn": 0, "det_ok": 0, "det": 0, "err": []})
         for v in a:
-            if d.size and np.min(np.abs(d - v)) <= tol:
-                j = int(np.argmin(np.abs(d - v)))
+            if d_all.size and np.min(np.abs(d_all - v)) <= tol:
+                j = int(np.argmin(np.abs(d_all - v)))
                 st["tp"] += 1
-                st["err"].append((d[j] - v) * 1000.0 / fs)
+                st["err"].append((d_all[j] - v) * 1000.0 / fs)
             else:
                 st["fn"] += 1
-        for v in d:
+        for v in d:  # PPV: only detections inside the annotated span count
             st["det"] += 1
             st["det_ok"] += int(a.size > 0 and np.min(np.abs(a - v)) <= tol)
 

@@ -19,10 +19,13 @@ constexpr double kQrsBefore = 0.150;       // QRS onset at most 150 ms before R
 constexpr double kQrsAfter = 0.180;        // QRS offset at most 180 ms after R
 constexpr double kStrong = 0.30;           // "strong" slope: >= 30 % of the beat's maximum
 constexpr double kGap = 0.030;             // a 30 ms lull in strong slope ends the complex
-constexpr double kOnsetFrac = 0.06;        // onset: slope falls below 6 % of the maximum
-constexpr double kOffsetFrac = 0.10;       // offset: below 10 % (the ST segment slopes)
+constexpr double kOnsetFrac = 0.03;        // onset: slope falls below 6 % of the maximum
+constexpr double kOffsetFrac = 0.05;       // offset: below 10 % (the ST segment slopes)
+constexpr bool kKnee = true;
+constexpr double kKneeSpan = 0.100;
 constexpr double kPrMax = 0.40;            // P peak search starts at most 400 ms before QRS onset
 constexpr double kPFrac = 0.20;            // P on/off: deviation falls below 20 % of P amplitude
+constexpr double kPMinRise = 0.010;   // s, P amplitude / steepest P slope
 constexpr double kPMinAmp = 0.02;          // mV, smallest P wave reported
 constexpr double kTMinAmp = 0.02;          // mV, smallest T wave reported
 constexpr double kNoiseFactor = 3.0;       // a wave must exceed 3x the lead's noise level
@@ -97,10 +100,26 @@ void delineate_qrs(const Lead& L, idx n, double fs, const Beat& bt, std::int64_t
     for (idx i = m, quiet = 0; i <= hi && quiet < gap; ++i) {
         if (std::fabs(L.d[i]) >= strong) { last = i; quiet = 0; } else { ++quiet; }
     }
+    // Knee of the complex's outer limbs (trapezium-area method): the sample between the outermost
+    // strong slope xm and a point xr 100 ms outside it that maximises |x(xm) - x(i)| * |i - xr|.
+    auto knee = [&](idx xm, idx xr) {
+        idx best_i = xm;
+        double best_a = -1.0;
+        const idx step = xr < xm ? 1 : -1;
+        for (idx i = xr; i != xm; i += step) {
+            const double a = std::fabs(L.x[xm] - L.x[i]) * static_cast<double>(std::labs(i - xr));
+            if (a > best_a) { best_a = a; best_i = i; }
+        }
+        return best_i;
+    };
     idx on = first;
     while (on > lo && std::fabs(L.d[on]) >= kOnsetFrac * smax) --on;
     idx off = last;
     while (off < hi && std::fabs(L.d[off]) >= kOffsetFrac * smax) ++off;
+    if (kKnee) {
+        on = knee(first, std::max(lo, first - secs(kKneeSpan, fs)));
+        off = knee(last, std::min(hi, last + secs(kKneeSpan, fs)));
+    }
     // R peak of this lead: the largest deflection from the onset level near the global R.
     const double base = L.x[on];
     const idx r_lo = std::max(on, bt.r - secs(0.060, fs)), r_hi = std::min(off, bt.r + secs(0.060, fs));
@@ -111,9 +130,8 @@ void delineate_qrs(const Lead& L, idx n, double fs, const Beat& bt, std::int64_t
     out[QRS_OFF] = off;
 }
 
-void delineate_t(const Lead& L, idx n, double fs, const Beat& bt, std::int64_t out[N_FID]) {
-    if (out[QRS_OFF] < 0) return;
-    const idx lo = out[QRS_OFF] + secs(0.040, fs);
+void delineate_t(const Lead& L, idx n, double fs, const Beat& bt, std::int64_t qrs_off, std::int64_t out[N_FID]) {
+    const idx lo = qrs_off + secs(0.040, fs);
     const idx hi = std::min<idx>(n - 1, bt.r + std::min(secs(0.60, fs), static_cast<idx>(0.62 * bt.rr_next)));
     const idx edge = std::max<idx>(1, secs(0.010, fs));
     if (hi - lo < secs(0.060, fs) || hi - lo < 3 * edge) return;
@@ -141,9 +159,9 @@ void delineate_t(const Lead& L, idx n, double fs, const Beat& bt, std::int64_t o
     out[T_OFF] = te;
 }
 
-void delineate_p(const Lead& L, double fs, const Beat& bt, std::int64_t prev_t_off, std::int64_t out[N_FID]) {
-    if (out[QRS_ON] < 0) return;
-    const idx we = out[QRS_ON];
+void delineate_p(const Lead& L, double fs, const Beat& bt, std::int64_t prev_t_off, std::int64_t qrs_on,
+                 std::int64_t out[N_FID]) {
+    const idx we = qrs_on - std::max<idx>(1, secs(0.010, fs));
     idx ws = std::max<idx>(0, we - secs(kPrMax, fs));
     ws = std::max(ws, bt.r - bt.rr_prev + static_cast<idx>(0.55 * bt.rr_prev));
     if (prev_t_off >= 0) ws = std::max<idx>(ws, prev_t_off + secs(0.010, fs));
@@ -162,7 +180,11 @@ void delineate_p(const Lead& L, double fs, const Beat& bt, std::int64_t prev_t_o
     while (on > ws && sgn * chord_dev(L.sp, ws, we, on) > kPFrac * amp) --on;
     while (off < we && sgn * chord_dev(L.sp, ws, we, off) > kPFrac * amp) ++off;
     const double dur = static_cast<double>(off - on) / fs;
-    if (dur < 0.030 || dur > 0.250) return;
+    if (dur < 0.040 || dur > 0.250) return;
+    // A P wave is smooth: amplitude / steepest slope >= 10 ms (a pacing spike's is a few ms).
+    double steep = 0.0;
+    for (idx i = on; i <= off; ++i) steep = std::max(steep, std::fabs(L.d[i]));
+    if (amp < kPMinRise * steep) return;
     // Atrial activity elsewhere in the window as large as this wave: not a distinct P wave.
     double other = 0.0;
     for (idx i = ws + edge; i <= we - edge; ++i) {
@@ -239,15 +261,31 @@ Fiducials delineate(const double* x, int n_leads, idx n, double fs, const std::v
         beats[b] = Beat{r, b > 0 ? prev : next, b + 1 < nb ? next : prev};
         if (nb == 1) beats[b].rr_prev = beats[b].rr_next = static_cast<idx>(rr_med);
     }
+    // Pass 1: QRS in every lead, combined into global QRS on/off that frame the P and T windows.
+    std::vector<Lead> leads;
+    leads.reserve(static_cast<std::size_t>(n_leads));
     for (int l = 0; l < n_leads; ++l) {
-        const Lead L = prepare(x + static_cast<idx>(l) * n, n, fs);
-        std::int64_t prev_t_off = -1;
+        leads.push_back(prepare(x + static_cast<idx>(l) * n, n, fs));
         for (int b = 0; b < nb; ++b) {
             std::int64_t f[N_FID];
             std::fill(f, f + N_FID, -1);
-            delineate_qrs(L, n, fs, beats[b], f);
-            delineate_t(L, n, fs, beats[b], f);
-            delineate_p(L, fs, beats[b], prev_t_off, f);
+            delineate_qrs(leads[l], n, fs, beats[b], f);
+            for (int k = QRS_ON; k <= QRS_OFF; ++k) fid.at(k, l, b) = f[k];
+        }
+    }
+    combine_leads(fid, fs);
+    // Pass 2: T then P per lead and beat (P needs the lead's previous T end).
+    for (int l = 0; l < n_leads; ++l) {
+        std::int64_t prev_t_off = -1;
+        for (int b = 0; b < nb; ++b) {
+            std::int64_t f[N_FID];
+            for (int k = 0; k < N_FID; ++k) f[k] = fid.at(k, l, b);
+            const std::int64_t g_on = fid.glob[static_cast<std::size_t>(QRS_ON) * nb + b];
+            const std::int64_t g_off = fid.glob[static_cast<std::size_t>(QRS_OFF) * nb + b];
+            if (f[QRS_ON] >= 0) {
+                delineate_t(leads[l], n, fs, beats[b], g_off >= 0 ? g_off : f[QRS_OFF], f);
+                delineate_p(leads[l], fs, beats[b], prev_t_off, g_on >= 0 ? g_on : f[QRS_ON], f);
+            }
             prev_t_off = f[T_OFF];
             for (int k = 0; k < N_FID; ++k) fid.at(k, l, b) = f[k];
         }
