@@ -23,6 +23,7 @@ app = typer.Typer(
 
 # Modules of this package that define commands, in the order `fgclep --help` lists them.
 _COMMAND_MODULES: tuple[str, ...] = (
+    "demo",
     "preprocess",
     "tasks",
 )
