@@ -30,9 +30,9 @@ from fgclep.recovery.vocabulary import FEATURE_IDS, VOCABULARY
 
 logger = logging.getLogger(__name__)
 
-SOURCES: tuple[str, ...] = ("ptbxl", "cpsc", "csn", "cinc", "ludb", "mimic")
+SOURCES: tuple[str, ...] = ("ptbxl", "cpsc", "csn", "cinc", "synthetic", "ludb", "mimic")
 _CODE_FILES = {"ptbxl": "ptbxl_scp.json", "cpsc": "cpsc.json", "csn": "csn.json",
-               "cinc": "cinc.json"}
+               "cinc": "cinc.json", "synthetic": "synthetic.json"}
 _STATEMENT_FILES = {"ludb": "ludb.json", "mimic": "mimic.json"}
 _ORDER = {fid: i for i, fid in enumerate(FEATURE_IDS)}
 

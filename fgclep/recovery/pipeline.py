@@ -1,0 +1,285 @@
+"""The recover-features pipeline: reports -> proposals -> validation -> enhanced reports.
+
+:func:`recover_features` reads reports (``REPORTS.csv`` with columns ``record, report``, or a
+preprocessing cache), proposes features per normalised statement set with a backend (each set
+once, cached in sqlite), validates them against measurements (``FEATURES.csv`` from
+``extract-features``, signals of the cache measured with :func:`fgclep.signal.ecg_measure`,
+and/or MIMIC-IV-ECG machine measurements) and appends one JSON line per record to ``out``. An
+interrupted run resumes: records already in ``out`` are skipped (a torn last line is dropped),
+proposals come from the sqlite cache. Statistics over the whole output go to
+``<out stem>.stats.json``; with a cache, ``CACHE/enhanced_reports.csv`` (``id,
+enhanced_report``) is written for ``open_cache(reports="enhanced")``.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from fgclep.recovery.backends import BACKENDS, create_backend
+from fgclep.recovery.cache import ProposalCache
+from fgclep.recovery.normalize import split_statements, statement_set_key
+from fgclep.recovery.render import render_enhanced
+from fgclep.recovery.validate import MEASUREMENT_MODES, machine_row, validate_features
+from fgclep.recovery.vocabulary import FEATURE_IDS
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RecoveryConfig:
+    """Options of :func:`recover_features` (the CLI's flags)."""
+
+    out: str | os.PathLike                       # ENHANCED.jsonl
+    cache: Optional[str | os.PathLike] = None    # preprocessing cache (reports + signals)
+    reports: Optional[str | os.PathLike] = None  # REPORTS.csv: record, report
+    features: Optional[str | os.PathLike] = None  # FEATURES.csv from extract-features
+    machine_measurements: Optional[str | os.PathLike] = None  # MIMIC machine_measurements.csv
+    measurements: str = "fgclep"                 # fgclep | machine | both
+    backend: str = "kb"                          # kb | openai | transformers
+    backend_options: dict = field(default_factory=dict)  # model, base_url, api_key_env, ...
+    keep_unverifiable: bool = False              # unverifiable features enter the report text
+    proposal_cache: Optional[str | os.PathLike] = None  # default: <out stem>.proposals.sqlite
+    batch_size: int = 256                        # records per chunk (written, then flushed)
+
+
+@dataclass
+class RecoveryResult:
+    """Paths written and the statistics of the whole output file."""
+
+    out: Path
+    stats_path: Path
+    stats: dict
+    enhanced_csv: Optional[Path] = None
+
+
+def _stem(out: Path) -> Path:
+    return out.with_suffix("") if out.suffix == ".jsonl" else out
+
+
+def _read_table(path: Path, key_cols: tuple[str, ...], what: str) -> tuple[list[dict], str]:
+    import pandas as pd
+
+    if not path.is_file():
+        raise ValueError(f"recover_features: {what} file {path} does not exist")
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
+        raise ValueError(f"recover_features: cannot read {what} file {path}: {err}") from err
+    key = next((c for c in key_cols if c in df.columns), None)
+    if key is None:
+        raise ValueError(f"recover_features: {what} file {path} needs one of the columns "
+                         f"{key_cols}; it has {list(df.columns)}")
+    return df.to_dict("records"), key
+
+
+def _load_inputs(cfg: RecoveryConfig):
+    """(records [(id, report)], fgclep rows by id or None, machine rows by id, dataset)."""
+    ds = None
+    if cfg.cache is not None:
+        from fgclep.data import open_cache
+
+        ds = open_cache(cfg.cache)
+        reports = ["" if not isinstance(r, str) else r for r in ds.index["report"].tolist()]
+        records = list(zip([str(i) for i in ds.index["id"].tolist()], reports))
+    else:
+        rows, key = _read_table(Path(cfg.reports), ("record",), "REPORTS")
+        if rows and "report" not in rows[0]:
+            raise ValueError(f"recover_features: REPORTS file {cfg.reports} needs a 'report' "
+                             "column")
+        records = [(str(r[key]), r.get("report", "")) for r in rows]
+    ours = None
+    if cfg.features is not None:
+        rows, key = _read_table(Path(cfg.features), ("record", "id"), "FEATURES")
+        ours = {str(r[key]): r for r in rows}
+    machine: dict[str, dict] = {}
+    if cfg.machine_measurements is not None:
+        rows, key = _read_table(Path(cfg.machine_measurements), ("record", "id", "study_id"),
+                                "machine measurements")
+        machine = {str(r[key]): machine_row(r) for r in rows}
+    return records, ours, machine, ds
+
+
+def _check(cfg: RecoveryConfig) -> None:
+    if (cfg.cache is None) == (cfg.reports is None):
+        raise ValueError("recover_features: give exactly one of cache or reports")
+    if cfg.backend not in BACKENDS:
+        raise ValueError(f"recover_features: backend must be one of {BACKENDS}, "
+                         f"got {cfg.backend!r}")
+    if cfg.measurements not in MEASUREMENT_MODES:
+        raise ValueError(f"recover_features: measurements must be one of {MEASUREMENT_MODES}, "
+                         f"got {cfg.measurements!r}")
+    if cfg.measurements != "fgclep" and cfg.machine_measurements is None:
+        raise ValueError(f"recover_features: measurements={cfg.measurements!r} needs "
+                         "machine_measurements (MIMIC-IV-ECG machine_measurements.csv)")
+    if cfg.measurements != "machine" and cfg.features is None and cfg.cache is None:
+        raise ValueError("recover_features: fgclep measurements need features (FEATURES.csv) "
+                         "or a cache whose signals are measured")
+    if cfg.batch_size < 1:
+        raise ValueError(f"recover_features: batch_size must be >= 1, got {cfg.batch_size}")
+
+
+def _read_done(out: Path) -> list[dict]:
+    """Rows already in ``out``; a torn last line (killed run) is cut off the file."""
+    if not out.is_file():
+        return []
+    rows, good = [], 0
+    with open(out, "rb") as f:
+        for line in f:
+            try:
+                row = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                break
+            if not line.endswith(b"\n") or not isinstance(row, dict) or "record" not in row:
+                break
+            rows.append(row)
+            good += len(line)
+    if good != out.stat().st_size:
+        logger.warning("recover_features: dropping a torn line at the end of %s", out)
+        with open(out, "r+b") as f:
+            f.truncate(good)
+    return rows
+
+
+def _ecg_measure():
+    try:
+        from fgclep.signal import ecg_measure
+    except ImportError:  # the package export may land after the module itself
+        from fgclep.signal.measure import ecg_measure
+    return ecg_measure
+
+
+def _measure_chunk(ds, positions: list[int]) -> list[dict]:
+    ecg_measure = _ecg_measure()
+
+    signals = ds.signals(positions)
+    table = ecg_measure(signals, float(ds.meta.get("sampling_rate", 500)))
+    return table.to_dict("records")
+
+
+def _propose_sets(backend, store: ProposalCache, namespace: str, sets: dict, run: dict) -> dict:
+    """Proposals for {key: statements}, from the cache or the backend (stored one by one)."""
+    cached = store.get_many(namespace, sets)
+    run["cache_hits"] += len(cached)
+    todo = [k for k in sets if k not in cached]
+    step = max(1, int(getattr(backend, "concurrency", 1)))
+    for i in range(0, len(todo), step):
+        keys = todo[i:i + step]
+        for key, prop in zip(keys, backend.propose_many([sets[k] for k in keys])):
+            run["backend_calls"] += 1
+            run["malformed"] += prop.malformed
+            run["mapped"] += prop.mapped
+            run["dropped"] += len(prop.dropped)
+            if prop.error:
+                run["failed_sets"] += 1
+                continue
+            store.put(namespace, key, sets[key], prop)
+            cached[key] = prop
+    return cached
+
+
+def compute_stats(rows: list[dict]) -> dict:
+    """Per-feature proposed/confirmed/refuted/unverifiable counts and overall rates."""
+    per = {fid: {"proposed": 0, "confirmed": 0, "refuted": 0, "unverifiable": 0}
+           for fid in FEATURE_IDS}
+    for row in rows:
+        for kind in ("proposed", "confirmed", "refuted", "unverifiable"):
+            for fid in row.get(kind, []):
+                if fid in per:
+                    per[fid][kind] += 1
+    tot = {k: sum(v[k] for v in per.values())
+           for k in ("proposed", "confirmed", "refuted", "unverifiable")}
+    verifiable = tot["confirmed"] + tot["refuted"]
+    return {"n_records": len(rows), "totals": tot,
+            "refuted_rate": tot["refuted"] / verifiable if verifiable else None,
+            "refuted_share_of_proposed": tot["refuted"] / tot["proposed"] if tot["proposed"]
+            else None,
+            "features": {k: v for k, v in per.items() if v["proposed"]}}
+
+
+def format_stats(stats: dict) -> str:
+    """Plain-text table of :func:`compute_stats` output."""
+    lines = [f"{'feature':28s} {'proposed':>9s} {'confirmed':>9s} {'refuted':>8s} "
+             f"{'unverif.':>8s}"]
+    for fid, c in stats["features"].items():
+        lines.append(f"{fid:28s} {c['proposed']:9d} {c['confirmed']:9d} {c['refuted']:8d} "
+                     f"{c['unverifiable']:8d}")
+    rate = stats["refuted_rate"]
+    lines.append(f"records: {stats['n_records']}; refuted (hallucination) rate among verifiable "
+                 f"proposals: {'n/a' if rate is None else f'{100 * rate:.1f} %'}")
+    return "\n".join(lines)
+
+
+def recover_features(config: RecoveryConfig) -> RecoveryResult:
+    """Run the pipeline described in the module docstring; returns :class:`RecoveryResult`."""
+    cfg = config
+    _check(cfg)
+    out = Path(cfg.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    records, ours, machine, ds = _load_inputs(cfg)
+    backend = create_backend(cfg.backend, **cfg.backend_options)
+    namespace = backend.identity()
+    done_rows = _read_done(out)
+    done = {r["record"] for r in done_rows}
+    run = {"backend_calls": 0, "cache_hits": 0, "failed_sets": 0, "malformed": 0, "mapped": 0,
+           "dropped": 0, "no_measurements": 0, "resumed_records": len(done)}
+    positions = {rid: k for k, (rid, _) in enumerate(records)}
+    todo, seen = [], set(done)
+    for rid, report in records:
+        if rid not in seen:
+            seen.add(rid)
+            todo.append((rid, report))
+    store = ProposalCache(cfg.proposal_cache or f"{_stem(out)}.proposals.sqlite")
+    measure_signals = ours is None and cfg.measurements != "machine"
+    try:
+        with open(out, "a", encoding="utf-8") as fh:
+            for start in range(0, len(todo), cfg.batch_size):
+                chunk = todo[start:start + cfg.batch_size]
+                stmts = {rid: split_statements(rep) for rid, rep in chunk}
+                keys = {rid: statement_set_key(s) for rid, s in stmts.items()}
+                sets = {keys[rid]: sorted(set(stmts[rid])) for rid, _ in chunk}
+                props = _propose_sets(backend, store, namespace, sets, run)
+                measured = (dict(zip([rid for rid, _ in chunk],
+                                     _measure_chunk(ds, [positions[rid] for rid, _ in chunk])))
+                            if measure_signals else {})
+                for rid, report in chunk:
+                    prop = props.get(keys[rid])
+                    if prop is None:     # backend failed: retried by the next run
+                        continue
+                    row = measured.get(rid) if measure_signals else (ours or {}).get(rid)
+                    mrow = machine.get(rid)
+                    if row is None and mrow is None:
+                        run["no_measurements"] += 1
+                    val = validate_features(prop.features, row, mrow, cfg.measurements)
+                    kept = val.confirmed + (val.unverifiable if cfg.keep_unverifiable else ())
+                    rec = {"record": rid, "report": report, "concepts": list(prop.concepts),
+                           "proposed": list(prop.features), "confirmed": list(val.confirmed),
+                           "refuted": list(val.refuted), "unverifiable": list(val.unverifiable),
+                           "enhanced_report": render_enhanced(report, kept)}
+                    fh.write(json.dumps(rec) + "\n")
+                    done_rows.append(rec)
+                fh.flush()
+    finally:
+        store.close()
+    stats = compute_stats(done_rows)
+    stats.update({"backend": namespace, "measurements": cfg.measurements,
+                  "keep_unverifiable": cfg.keep_unverifiable, "run": run,
+                  "n_input_records": len(records)})
+    stats_path = Path(f"{_stem(out)}.stats.json")
+    stats_path.write_text(json.dumps(stats, indent=1), encoding="utf-8")
+    enhanced_csv = None
+    if ds is not None:
+        enhanced_csv = Path(cfg.cache) / "enhanced_reports.csv"
+        tmp = enhanced_csv.with_suffix(".csv.tmp")
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["id", "enhanced_report"])
+            writer.writerows((r["record"], r["enhanced_report"]) for r in done_rows)
+        os.replace(tmp, enhanced_csv)
+    logger.info("recover_features: %d records, config %s", len(done_rows),
+                {k: v for k, v in asdict(cfg).items() if k != "backend_options"})
+    return RecoveryResult(out, stats_path, stats, enhanced_csv)
