@@ -25,6 +25,7 @@ app = typer.Typer(
 _COMMAND_MODULES: tuple[str, ...] = (
     "demo",
     "preprocess",
+    "recover_features",
     "tasks",
     "train",
 )
