@@ -7,6 +7,8 @@
 #include <string>
 
 #include "filters.hpp"
+#include "median.hpp"
+#include "resample.hpp"
 #include "parallel.hpp"
 #include "measure.hpp"
 #include "peaks.hpp"
@@ -60,7 +62,43 @@ py::tuple sosfiltfilt(const CArray<T>& x, const py::array_t<double, py::array::c
     return py::make_tuple(out, bad);
 }
 
+template <class T>
+py::tuple median_baseline(const CArray<T>& x, std::ptrdiff_t w1, std::ptrdiff_t w2) {
+    check_rows(x, "median_baseline");
+    if (w1 < 1 || w2 < 1 || w1 % 2 == 0 || w2 % 2 == 0) throw py::value_error("median_baseline: windows must be odd and >= 1");
+    const py::ssize_t rows = x.shape(0), n = x.shape(1);
+    CArray<T> out({rows, n});
+    std::ptrdiff_t bad = -1;
+    {
+        py::gil_scoped_release release;
+        bad = fgclep::median_baseline_rows(x.data(), out.mutable_data(), rows, n, w1, w2);
+    }
+    return py::make_tuple(out, bad);
+}
+
+template <class T>
+py::tuple resample_poly(const CArray<T>& x, std::ptrdiff_t up, std::ptrdiff_t down) {
+    check_rows(x, "resample_poly");
+    if (up < 1 || down < 1) throw py::value_error("resample_poly: up and down must be >= 1");
+    const py::ssize_t rows = x.shape(0), n = x.shape(1);
+    CArray<T> out({rows, static_cast<py::ssize_t>(fgclep::resample_poly_length(n, up, down))});
+    std::ptrdiff_t bad = -1;
+    {
+        py::gil_scoped_release release;
+        bad = fgclep::resample_poly_rows(x.data(), out.mutable_data(), rows, n, up, down);
+    }
+    return py::make_tuple(out, bad);
+}
+
 void register_all(py::module_& m) {
+    m.def("median_baseline", &median_baseline<float>, py::arg("x"), py::arg("w1"), py::arg("w2"));
+    m.def("median_baseline", &median_baseline<double>, py::arg("x"), py::arg("w1"), py::arg("w2"),
+          "(x - median_w2(median_w1(x)), first non-finite row or -1); reflect edges.");
+    m.def("resample_poly", &resample_poly<float>, py::arg("x"), py::arg("up"), py::arg("down"));
+    m.def("resample_poly", &resample_poly<double>, py::arg("x"), py::arg("up"), py::arg("down"),
+          "(scipy.signal.resample_poly(x, up, down, axis=-1), first non-finite row or -1).");
+    m.def("firwin_kaiser", &fgclep::firwin_kaiser, py::arg("numtaps"), py::arg("cutoff"), py::arg("beta"));
+    m.def("bessel_i0", &fgclep::bessel_i0, py::arg("x"));
     m.def("butter_sos", &butter, py::arg("order"), py::arg("low"), py::arg("high"), py::arg("fs"),
           "scipy.signal.butter(order, ..., fs=fs, output='sos'); low=None: low-pass, high=None: high-pass.");
     m.def("iirnotch_sos", [](double f, double q, double fs) { return from_sos({fgclep::iirnotch_section(f, q, fs)}); },
