@@ -31,6 +31,10 @@ from fgclep.recovery.vocabulary import FEATURE_IDS, VOCABULARY
 logger = logging.getLogger(__name__)
 
 SOURCES: tuple[str, ...] = ("ptbxl", "cpsc", "csn", "cinc", "synthetic", "ludb", "mimic")
+# Label namespace of each fgclep dataset name (fgclep.data.tasks' Task.dataset, cache meta).
+DATASET_SOURCES: dict[str, str] = {"ptbxl": "ptbxl", "cpsc2018": "cpsc", "csn": "cinc",
+                                   "synthetic": "synthetic", "ludb": "ludb",
+                                   "mimic-iv-ecg": "mimic"}
 _CODE_FILES = {"ptbxl": "ptbxl_scp.json", "cpsc": "cpsc.json", "csn": "csn.json",
                "cinc": "cinc.json", "synthetic": "synthetic.json"}
 _STATEMENT_FILES = {"ludb": "ludb.json", "mimic": "mimic.json"}
