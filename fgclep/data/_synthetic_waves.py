@@ -14,6 +14,7 @@ Everything here is deterministic given its arguments; randomness comes from the 
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,17 +74,22 @@ def derive_12(independent: np.ndarray) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=8192)
 def lobe(n: int, onset: int, peak: int, offset: int, power: float = 1.0) -> np.ndarray:
-    """Asymmetric raised-cosine lobe on ``0..n-1``: 0 outside [onset, offset], 1 at ``peak``."""
+    """Asymmetric raised-cosine lobe on ``0..n-1``: 0 outside [onset, offset], 1 at ``peak``.
+
+    Cached (records share most integer timings); the returned array is read-only.
+    """
     if not onset < peak < offset:
         raise ValueError(f"lobe: need onset < peak < offset, got {onset}, {peak}, {offset}")
-    t = np.arange(n, dtype=np.float64)
     out = np.zeros(n)
-    rise = (t >= onset) & (t <= peak)
-    fall = (t > peak) & (t <= offset)
-    out[rise] = 0.5 * (1.0 - np.cos(np.pi * (t[rise] - onset) / (peak - onset)))
-    out[fall] = 0.5 * (1.0 + np.cos(np.pi * (t[fall] - peak) / (offset - peak)))
-    return out ** power if power != 1.0 else out
+    rise = np.arange(max(onset, 0), min(peak, n - 1) + 1, dtype=np.float64)
+    out[rise.astype(np.intp)] = 0.5 * (1.0 - np.cos(np.pi * (rise - onset) / (peak - onset)))
+    fall = np.arange(max(peak + 1, 0), min(offset, n - 1) + 1, dtype=np.float64)
+    out[fall.astype(np.intp)] = 0.5 * (1.0 + np.cos(np.pi * (fall - peak) / (offset - peak)))
+    out = out ** power if power != 1.0 else out
+    out.flags.writeable = False
+    return out
 
 
 def plateau(n: int, start: int, ramp_end: int, fall_start: int, end: int) -> np.ndarray:
@@ -132,7 +138,8 @@ def lobe_shapes(lobes: list[Lobe], length: int) -> np.ndarray:
             ramp_end = min(lb.onset + max(1, lb.ramp), lb.peak)
             shapes[k] = plateau(length, lb.onset, ramp_end, lb.peak, lb.offset)
         else:
-            shapes[k] = lobe(length, lb.onset, lb.peak, lb.offset, lb.power)
+            shapes[k] = lobe(int(length), int(lb.onset), int(lb.peak), int(lb.offset),
+                             float(lb.power))
     return shapes
 
 
@@ -225,14 +232,13 @@ def qrs_lead_signal(lobes: list[Lobe], length: int) -> np.ndarray:
 def baseline_wander(rng: np.random.Generator, n: int, fs: float, n_leads: int = 8,
                     amplitude: float = 0.2) -> np.ndarray:
     """Sum of 2-4 sinusoids below 0.5 Hz per lead, total amplitude about ``amplitude`` mV."""
-    t = np.arange(n) / fs
     k = int(rng.integers(2, 5))
     freqs = rng.uniform(0.05, 0.5, size=k)
     phases = rng.uniform(0, 2 * np.pi, size=(n_leads, k))
     amps = rng.uniform(0.3, 1.0, size=(n_leads, k))
     amps *= amplitude / amps.sum(axis=1, keepdims=True)
     # sin(wt + phi) = sin(wt) cos(phi) + cos(wt) sin(phi): two small matrix products.
-    arg = 2 * np.pi * freqs[:, None] * t
+    arg = (2 * np.pi / fs) * freqs[:, None] * np.arange(n)
     return (amps * np.cos(phases)) @ np.sin(arg) + (amps * np.sin(phases)) @ np.cos(arg)
 
 
