@@ -64,11 +64,6 @@ def _design(func: str, sampling_rate, low, high, order, backend):
     return fs, low, high, order
 
 
-def _min_length(func: str, padlen: int) -> int:
-    # scipy.signal.sosfiltfilt needs more samples than its padding.
-    return padlen + 1
-
-
 def bandpass(signal, sampling_rate, low=0.5, high=40.0, order=4, backend="cpp"):
     """Zero-phase Butterworth band-pass (or low-/high-pass) filter.
 
@@ -106,13 +101,20 @@ def bandpass(signal, sampling_rate, low=0.5, high=40.0, order=4, backend="cpp"):
     (dtype('float32'), (5000,))
     """
     fs, low, high, order = _design("bandpass", sampling_rate, low, high, order, backend)
+    sos = _sos(fs, low, high, order, backend)
+    batch = _rows(signal, "bandpass", backend, _core.sosfiltfilt_padlen(sos) + 1)
+    return batch.restore(_filter_rows(batch, sos, backend, "bandpass", lambda r: twins.bandpass_rows(r, fs, low, high, order)))
+
+
+def _sos(fs, low, high, order, backend):
+    return twins.butter_sos(order, low, high, fs) if backend == "scipy" else _core.butter_sos(order, low, high, fs)
+
+
+def _filter_rows(batch: SignalBatch, sos, backend: str, func: str, twin) -> np.ndarray:
+    """Zero-phase SOS filtering of validated rows: the C++ core, or ``twin(rows)`` for scipy."""
     if backend == "scipy":
-        sos = twins.butter_sos(order, low, high, fs)
-        batch = _rows(signal, "bandpass", backend, _min_length("bandpass", _core.sosfiltfilt_padlen(sos)))
-        return batch.restore(twins.bandpass_rows(batch.rows, fs, low, high, order))
-    sos = _core.butter_sos(order, low, high, fs)
-    batch = _rows(signal, "bandpass", backend, _min_length("bandpass", _core.sosfiltfilt_padlen(sos)))
-    return batch.restore(_run_core(_core.sosfiltfilt, batch, "bandpass", sos))
+        return twin(batch.rows)
+    return _run_core(_core.sosfiltfilt, batch, func, sos)
 
 
 def notch(signal, sampling_rate, freq=50.0, quality=30.0, backend="cpp"):
@@ -146,10 +148,8 @@ def notch(signal, sampling_rate, freq=50.0, quality=30.0, backend="cpp"):
         raise ValueError(f"notch: quality must be a number > 0, got {quality!r}")
     quality = float(quality)
     sos = _core.iirnotch_sos(freq, quality, fs)
-    batch = _rows(signal, "notch", backend, _min_length("notch", _core.sosfiltfilt_padlen(sos)))
-    if backend == "scipy":
-        return batch.restore(twins.notch_rows(batch.rows, fs, freq, quality))
-    return batch.restore(_run_core(_core.sosfiltfilt, batch, "notch", sos))
+    batch = _rows(signal, "notch", backend, _core.sosfiltfilt_padlen(sos) + 1)
+    return batch.restore(_filter_rows(batch, sos, backend, "notch", lambda r: twins.notch_rows(r, fs, freq, quality)))
 
 
 def baseline_windows(sampling_rate) -> tuple[int, int]:
@@ -197,9 +197,13 @@ def remove_baseline(signal, sampling_rate, method="median", backend="cpp"):
         return bandpass(signal, fs, HIGHPASS_BASELINE_HZ, None, HIGHPASS_BASELINE_ORDER, backend)
     w1, w2 = baseline_windows(fs)
     batch = _rows(signal, "remove_baseline", backend, min_samples=w2)
+    return batch.restore(_median_rows(batch, w1, w2, backend, "remove_baseline"))
+
+
+def _median_rows(batch: SignalBatch, w1: int, w2: int, backend: str, func: str) -> np.ndarray:
     if backend == "scipy":
-        return batch.restore(twins.median_baseline_rows(batch.rows, w1, w2))
-    return batch.restore(_run_core(_core.median_baseline, batch, "remove_baseline", w1, w2))
+        return twins.median_baseline_rows(batch.rows, w1, w2)
+    return _run_core(_core.median_baseline, batch, func, w1, w2)
 
 
 def _rate_ratio(sampling_rate: float, target_rate: float) -> tuple[int, int]:
@@ -296,11 +300,22 @@ def ecg_clean(signal, sampling_rate, method="fgclep", powerline=None, nan_policy
         raise ValueError(f"ecg_clean: sampling_rate must be > 80 Hz for the 40 Hz band edge, got {sampling_rate!r}")
     if powerline is not None:
         check_cutoff(powerline, "ecg_clean", "powerline", fs)
-    batch = as_signal_array(signal, "ecg_clean", nan_policy=nan_policy, check_finite=backend != "cpp")
-    x = batch.rows
+    w1, w2 = baseline_windows(fs)
+    band = _sos(fs, 0.5, 40.0, 4, backend)
+    line = None if powerline is None else _core.iirnotch_sos(float(powerline), 30.0, fs)
+    min_samples = _core.sosfiltfilt_padlen(band) + 1
     if method == "fgclep":
-        x = remove_baseline(x, fs, "median", backend)
-    x = bandpass(x, fs, 0.5, 40.0, 4, backend)
-    if powerline is not None:
-        x = notch(x, fs, powerline, 30.0, backend)
-    return batch.restore(x)
+        min_samples = max(min_samples, w2)
+    batch = as_signal_array(signal, "ecg_clean", min_samples=min_samples, nan_policy=nan_policy,
+                            check_finite=backend != "cpp")
+    if method == "fgclep":
+        batch = SignalBatch(_median_rows(batch, w1, w2, backend, "ecg_clean"), batch.shape)
+    batch = SignalBatch(
+        _filter_rows(batch, band, backend, "ecg_clean", lambda r: twins.bandpass_rows(r, fs, 0.5, 40.0, 4)), batch.shape
+    )
+    if line is not None:
+        batch = SignalBatch(
+            _filter_rows(batch, line, backend, "ecg_clean", lambda r: twins.notch_rows(r, fs, float(powerline), 30.0)),
+            batch.shape,
+        )
+    return batch.restore(batch.rows)
