@@ -124,8 +124,12 @@ def _sample_amplitudes(rng, labels: set, qrs: list, d: int):
 
 
 def _frontal_vector(angle_deg: float, z: float) -> np.ndarray:
+    """Dipole whose leads I and aVF point at ``angle_deg`` (the ECG frontal axis), magnitude
+    about 1 in that plane, with anterior-posterior component ``z``."""
     a = np.radians(angle_deg)
-    return np.array([np.cos(a), np.sin(a), z])
+    rows = W.LEAD_MATRIX[[0, 5]]
+    xy = np.linalg.solve(rows[:, :2], np.array([np.cos(a), np.sin(a)]) - rows[:, 2] * z)
+    return np.array([xy[0], xy[1], z])
 
 
 def _scale_to(vec: np.ndarray, leads: slice | tuple, target: float) -> np.ndarray:
@@ -199,7 +203,7 @@ def draw_record(rng: np.random.Generator, labels: set, fs: float, n: int):
         t_vec = _scale_to(-unit, slice(0, 12), rng.uniform(0.3, 0.6))
         st_vec = _scale_to(-unit, slice(0, 12), rng.uniform(0.1, 0.25))
     else:
-        t_vec = _frontal_vector(rng.uniform(15.0, 65.0), -rng.uniform(0.3, 0.7))
+        t_vec = _frontal_vector(rng.uniform(20.0, 65.0), -rng.uniform(0.3, 0.7))
         t_vec = _scale_to(t_vec, W.LIMB, rng.uniform(0.2, 0.4))
         if np.abs(W.LEAD_MATRIX @ t_vec)[W.PRECORDIAL].max() > 0.9:
             t_vec = _scale_to(t_vec, W.PRECORDIAL, 0.9)
@@ -230,7 +234,7 @@ def draw_record(rng: np.random.Generator, labels: set, fs: float, n: int):
              W.Lobe("t", t_on, t_peak, t_off, t_vec * lv)]
     p_vec = None
     if not af:
-        p_vec = _frontal_vector(rng.uniform(30.0, 70.0), rng.uniform(-0.3, 0.1))
+        p_vec = _frontal_vector(rng.uniform(25.0, 65.0), rng.uniform(-0.3, 0.1))
         p_vec = _scale_to(p_vec, W.LIMB, rng.uniform(0.1, 0.2)) * lv
         p_on = -pr_s
         lobes.append(W.Lobe("p", p_on, p_on + int(round(rng.uniform(0.45, 0.55) * p_dur)),
