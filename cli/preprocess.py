@@ -24,6 +24,11 @@ class Dtype(str, Enum):
     float32 = "float32"
 
 
+class CleanMethod(str, Enum):
+    fgclep = "fgclep"
+    bandpass = "bandpass"
+
+
 class LengthPolicy(str, Enum):
     first10 = "first10"
     merl_cpsc = "merl_cpsc"
@@ -38,6 +43,8 @@ def preprocess_command(
     dtype: Annotated[Dtype, typer.Option(help="Stored sample type (float16 halves the disk).")] = Dtype.float16,
     length_policy: Annotated[LengthPolicy, typer.Option(
         help="first10: first 10 s, zero-padded; merl_cpsc: MERL's first 5 s, zero-padded.")] = LengthPolicy.first10,
+    clean_method: Annotated[CleanMethod, typer.Option(
+        help="ecg_clean method: fgclep (median baseline + band-pass) or bandpass (much faster).")] = CleanMethod.fgclep,
     shard_size: Annotated[int, typer.Option(help="Inputs per shard (unit of resume and of work).")] = 1024,
     seed: Annotated[int, typer.Option(help="Seed of the stratified split and the synthetic corpus.")] = 0,
     splits: Annotated[Optional[Path], typer.Option(help="Folder of MERL split CSVs (read by column name).")] = None,
@@ -57,7 +64,7 @@ def preprocess_command(
         options["min_words"] = min_words
     cfg = PreprocessConfig(dataset=dataset.value, out=out, root=root, workers=workers, limit=limit,
                            dtype=dtype.value, length_policy=length_policy.value,
-                           shard_size=shard_size, seed=seed, splits_dir=splits,
+                           shard_size=shard_size, seed=seed, clean_method=clean_method.value, splits_dir=splits,
                            overwrite=overwrite, progress=progress, options=options)
     try:
         res = preprocess(cfg)
