@@ -11,6 +11,7 @@ from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 import fgclep.train.loop as loop
+from fgclep.data import open_cache
 from fgclep.models import load_model
 from fgclep.train import TrainConfig, TrainingDivergedError, train
 from train_helpers import make_cache
@@ -30,15 +31,27 @@ def cache(tmp_path_factory):
     return make_cache(tmp_path_factory.mktemp("cache") / "c")
 
 
+@pytest.fixture(scope="module")
+def synthetic_cache(tmp_path_factory):
+    """The embedded synthetic corpus through `fgclep preprocess synthetic` (64 records)."""
+    from fgclep.data.preprocess import PreprocessConfig, preprocess
+
+    out = tmp_path_factory.mktemp("synthetic") / "c"
+    preprocess(PreprocessConfig("synthetic", out, limit=64, progress=False))
+    return out
+
+
 def _metrics(run_dir):
     return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
 
 
-def test_training_lowers_the_loss(cache, tmp_path):
+def test_training_lowers_the_loss(synthetic_cache, tmp_path):
     out = tmp_path / "run"
-    result = train(TrainConfig(cache=str(cache), out=str(out), epochs=3, **FAST))
+    result = train(TrainConfig(cache=str(synthetic_cache), out=str(out), epochs=3, **FAST))
     m = _metrics(out)
-    assert [r["step"] for r in m] == list(range(1, 19))  # 48 train records / 8 = 6 steps x 3
+    n_train = int((open_cache(synthetic_cache).index["split"] == "train").sum())
+    steps_per_epoch = n_train // 8
+    assert [r["step"] for r in m] == list(range(1, 3 * steps_per_epoch + 1))
     first = sum(r["loss"] for r in m[:3]) / 3
     last = sum(r["loss"] for r in m[-3:]) / 3
     assert last < first - 0.05, (first, last)
@@ -48,7 +61,8 @@ def test_training_lowers_the_loss(cache, tmp_path):
     model = load_model(result["final"])
     assert model.config.name == "resnet1d_small"
     # Only the newest keep_checkpoints=2 epoch-end checkpoints remain.
-    assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-12", "checkpoint-18"]
+    assert sorted(p.name for p in out.glob("checkpoint-*")) == [
+        f"checkpoint-{2 * steps_per_epoch}", f"checkpoint-{3 * steps_per_epoch}"]
     assert not list(out.glob(".checkpoint-*"))
 
 
