@@ -27,6 +27,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "preprocess",
     "recover_features",
     "tasks",
+    "download",
     "train",
 )
 

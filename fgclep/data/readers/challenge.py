@@ -28,8 +28,11 @@ CPSC_FROM_ABBREVIATION = {"AF": "AFIB", "PVC": "VPC", "VPB": "VPC", "VEB": "VPC"
                           "IAVB": "1AVB", "CRBBB": "CRBBB", "RBBB": "CRBBB", "STE": "STE",
                           "PAC": "PAC", "SVPB": "PAC", "LBBB": "CLBBB", "CLBBB": "CLBBB",
                           "STD": "STD"}
-# Sub-folders of the Challenge 2021 training set that make up each dataset.
-SUBSETS = {"cpsc2018": ("WFDB_CPSC2018",), "csn": ("WFDB_ChapmanShaoxing", "WFDB_Ningbo")}
+# Sub-folders of the Challenge 2021 training set that make up each dataset (names of the
+# Challenge's own archives and of PhysioNet's challenge-2021 files; `fgclep download` uses the
+# latter). Without any of them, every header under --root is used.
+SUBSETS = {"cpsc2018": ("WFDB_CPSC2018", "cpsc_2018"),
+           "csn": ("WFDB_ChapmanShaoxing", "WFDB_Ningbo", "chapman_shaoxing", "ningbo")}
 
 
 @lru_cache(maxsize=None)
