@@ -123,7 +123,7 @@ void condition_lead(const double* in, std::ptrdiff_t n, double fs, double* out) 
 
 std::vector<std::int64_t> detect_r_peaks(const double* x, int n_leads, std::ptrdiff_t n, double fs) {
     std::vector<std::int64_t> beats;
-    const std::ptrdiff_t refractory = samples(0.200, fs);
+    const std::ptrdiff_t refractory = samples(0.250, fs);
     if (n < 3 * refractory || n_leads <= 0) return beats;
 
     // 1. Summed, per-lead normalised derivative energy of the 5-15 Hz band.
@@ -161,14 +161,26 @@ std::vector<std::int64_t> detect_r_peaks(const double* x, int n_leads, std::ptrd
     }
     if (cand.empty()) return beats;
 
-    // 3. Pan-Tompkins classification. Levels start from the first 3 s (robust: 2nd largest peak).
-    std::vector<double> first;
-    for (auto c : cand) if (c < samples(3.0, fs)) first.push_back(mwi[c]);
-    if (first.empty()) first.push_back(mwi[cand[0]]);
-    std::sort(first.rbegin(), first.rend());
-    double spk = first.size() > 1 ? first[1] : first[0];
-    double npk = 0.25 * quantile(first, 0.5);
-    npk = std::min(npk, 0.5 * spk);
+    // Steepest summed squared slope within +-50 ms of an integrated-energy peak.
+    const std::ptrdiff_t sw = samples(0.050, fs);
+    auto slope = [&](std::ptrdiff_t i) {
+        double m = 0.0;
+        for (std::ptrdiff_t j = std::max<std::ptrdiff_t>(0, i - sw); j <= std::min(n - 1, i + sw); ++j) m = std::max(m, total[j]);
+        return m;
+    };
+
+    // 3. Pan-Tompkins classification. Initial signal level: the median of the candidates that
+    // reach 30 % of the upper-quartile candidate (robust to a few large ectopic beats), at least
+    // 10 % of the largest (so a lone beat in a quiet record stands out); noise level: half the
+    // median of the remaining candidates.
+    std::vector<double> amps;
+    for (auto c : cand) amps.push_back(mwi[c]);
+    const double top = *std::max_element(amps.begin(), amps.end());
+    const double upper = quantile(amps, 0.75);
+    std::vector<double> big, small;
+    for (double a : amps) (a >= 0.3 * upper ? big : small).push_back(a);
+    double spk = std::max(quantile(big, 0.5), 0.1 * top);
+    double npk = small.empty() ? 0.0 : 0.5 * quantile(small, 0.5);
     double rr_avg = 0.0;  // seconds in samples; 0 until two beats
     std::vector<std::ptrdiff_t> det;
     std::size_t last_cand = 0;  // index in cand of the last accepted beat
@@ -196,8 +208,9 @@ std::vector<std::int64_t> detect_r_peaks(const double* x, int n_leads, std::ptrd
         }
         const double thr_now = npk + 0.25 * (spk - npk);
         if (mwi[i] > thr_now && (det.empty() || i - det.back() >= refractory)) {
-            // T-wave rejection: a candidate within 360 ms with less than half the energy.
-            if (!det.empty() && i - det.back() < samples(0.360, fs) && mwi[i] < 0.5 * mwi[det.back()]) {
+            // T-wave rejection (Pan-Tompkins): within 360 ms of the last beat, a candidate whose
+            // steepest slope is under half the beat's (a quarter in squared-slope energy).
+            if (!det.empty() && i - det.back() < samples(0.360, fs) && slope(i) < 0.25 * slope(det.back())) {
                 npk = 0.125 * mwi[i] + 0.875 * npk;
                 continue;
             }
