@@ -106,7 +106,7 @@ def test_gradcheck_chunked_function(target):
     inputs = [v.clone().requires_grad_() for v in (x, y, t, b)]
     prob = build_problem(*inputs, **kw)
     assert torch.autograd.gradcheck(
-        lambda a, c, u, v: ChunkedSoftSigmoid.apply(a, c, u, v, prob, 8), inputs)
+        lambda a, c, u, v: ChunkedSoftSigmoid.apply(a, c, u, v, prob, 8, True), inputs)
 
 
 @pytest.mark.parametrize("backend", ["torch", "chunked"])
@@ -188,6 +188,15 @@ def test_chunked_keeps_no_pair_matrix():
     saved = [v for v in loss.grad_fn.saved_tensors if v is not None]
     assert max(v.numel() for v in saved) == n * d
     assert type(loss.grad_fn).__name__.startswith("ChunkedSoftSigmoid")
+
+
+def test_no_grad_skips_gradients():
+    x = F.normalize(torch.randn(10, 8), dim=1).requires_grad_()
+    with torch.no_grad():
+        loss = soft_sigmoid_loss(x, x, 5.0, target="identity", backend="chunked")
+    assert loss.grad_fn is None
+    torch.testing.assert_close(loss, soft_sigmoid_loss(x, x, 5.0, target="identity",
+                                                       backend="torch").detach())
 
 
 def test_auto_uses_chunked_on_cpu():

@@ -80,12 +80,15 @@ def forward_and_grads(prob: LossProblem, need_x: bool, need_y: bool,
 class ChunkedSoftSigmoid(torch.autograd.Function):
     """Autograd Function over (ecg, text, scale, bias); the problem's targets are constants.
 
-    ``apply(ecg, text, scale, bias, prob, tile_elements)``; ``bias`` may be None.
+    ``apply(ecg, text, scale, bias, prob, tile_elements, grad_enabled)``; ``bias`` may be None.
     """
 
     @staticmethod
-    def forward(ctx, ecg, text, scale, bias, prob: LossProblem, tile_elements: int):
-        need_x, need_y, need_t, need_b = ctx.needs_input_grad[:4]
+    def forward(ctx, ecg, text, scale, bias, prob: LossProblem, tile_elements: int,
+                grad_enabled: bool):
+        # needs_input_grad is also True under torch.no_grad(); skip the gradients there.
+        need_x, need_y, need_t, need_b = (bool(v) and grad_enabled
+                                          for v in ctx.needs_input_grad[:4])
         # Read the tensors passed to apply (gradcheck perturbs exactly those), not prob's copies.
         prob = replace(prob, ecg=ecg, text=text, scale=scale, bias=bias)
         loss, dx, dy, d_t, d_b = forward_and_grads(prob, need_x, need_y, tile_elements)
@@ -105,12 +108,13 @@ class ChunkedSoftSigmoid(torch.autograd.Function):
         gy = (dy * grad_out).to(y_dt) if need_y else None
         gt = (d_t * grad_out).to(t_dt).reshape(t_shape) if need_t else None
         gb = (d_b * grad_out).to(b_dt).reshape(b_shape) if need_b else None
-        return gx, gy, gt, gb, None, None
+        return gx, gy, gt, gb, None, None, None
 
 
 def chunked_loss(prob: LossProblem, tile_elements: int = DEFAULT_TILE_ELEMENTS) -> torch.Tensor:
     """Loss of a validated problem with the chunked Function (the CPU default backend)."""
     if isinstance(tile_elements, bool) or not isinstance(tile_elements, int) or tile_elements < 1:
-        raise ValueError(f"chunked_loss: tile_elements must be a positive int, got {tile_elements!r}")
+        raise ValueError("chunked_loss: tile_elements must be a positive int, "
+                         f"got {tile_elements!r}")
     return ChunkedSoftSigmoid.apply(prob.ecg, prob.text, prob.scale, prob.bias, prob,
-                                    tile_elements)
+                                    tile_elements, torch.is_grad_enabled())

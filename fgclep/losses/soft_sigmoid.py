@@ -100,7 +100,8 @@ def _as_scalar_tensor(value, name: str, like: torch.Tensor) -> torch.Tensor:
             raise ValueError(
                 f"soft_sigmoid_loss: {name} must hold one value, got shape {tuple(value.shape)}")
         if not value.is_floating_point():
-            raise TypeError(f"soft_sigmoid_loss: {name} must be a floating tensor, got {value.dtype}")
+            raise TypeError(f"soft_sigmoid_loss: {name} must be a floating tensor, "
+                            f"got {value.dtype}")
         if value.device != like.device:
             raise ValueError(f"soft_sigmoid_loss: {name} is on {value.device}, "
                              f"features are on {like.device}")
@@ -210,7 +211,10 @@ def dense_loss(prob: LossProblem) -> torch.Tensor:
 
 
 def triton_usable(device: torch.device) -> bool:
-    """True when the Triton backend can run on ``device`` (CUDA, or CPU under TRITON_INTERPRET=1)."""
+    """True when the Triton backend can run on ``device``.
+
+    That is CUDA with triton importable, or any device under ``TRITON_INTERPRET=1``.
+    """
     if device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
         return False
     try:

@@ -57,8 +57,8 @@ def _tile(X, Y, RR, RC, SD, rows, cols, x, y, t, b, N, M, K, stride_rr, stride_r
           row_offset, threshold, HAS_BIAS: tl.constexpr, TARGET: tl.constexpr,
           BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
           PRECISION: tl.constexpr):
-    # One (BLOCK_M, BLOCK_N) tile: s = x·yᵀ, z = t·s + b, targets S, per-pair loss ℓ and g = σ(z) − S
-    # (both zero outside the N×M batch).
+    # One (BLOCK_M, BLOCK_N) tile: s = x·yᵀ, z = t·s + b, targets S, per-pair loss ℓ and
+    # g = σ(z) − S (both zero outside the N×M batch).
     s = tl.dot(x, tl.trans(y), input_precision=PRECISION)
     z = s * t
     if HAS_BIAS:
@@ -194,7 +194,7 @@ def _kernel_inputs(prob: LossProblem):
 
 
 def forward_and_grads(prob: LossProblem, need_x: bool, need_y: bool):
-    """Run the row pass (and the column pass when ``need_y``); returns fp32 (loss, dx, dy, dt, db)."""
+    """Row pass (and column pass when ``need_y``); returns fp32 (loss, dx, dy, dt, db)."""
     x, y, rr, rc, sd, scale, bias, k = _kernel_inputs(prob)
     n, d = x.shape
     m = y.shape[0]
@@ -228,8 +228,10 @@ class TritonSoftSigmoid(torch.autograd.Function):
     """Fused loss: forward runs both passes and keeps only the (N, d)/(M, d) gradients."""
 
     @staticmethod
-    def forward(ctx, ecg, text, scale, bias, prob: LossProblem):
-        need_x, need_y, need_t, need_b = ctx.needs_input_grad[:4]
+    def forward(ctx, ecg, text, scale, bias, prob: LossProblem, grad_enabled: bool):
+        # needs_input_grad is also True under torch.no_grad(); skip the gradients there.
+        need_x, need_y, need_t, need_b = (bool(v) and grad_enabled
+                                          for v in ctx.needs_input_grad[:4])
         loss, dx, dy, d_t, d_b = forward_and_grads(prob, need_x, need_y)
         ctx.shapes = (scale.shape, None if bias is None else bias.shape)
         ctx.dtypes = (ecg.dtype, text.dtype, scale.dtype, None if bias is None else bias.dtype)
@@ -248,9 +250,10 @@ class TritonSoftSigmoid(torch.autograd.Function):
         gy = (dy * g).to(y_dt) if need_y else None
         gt = (d_t * g).to(t_dt).reshape(t_shape) if need_t else None
         gb = (d_b * g).to(b_dt).reshape(b_shape) if need_b else None
-        return gx, gy, gt, gb, None
+        return gx, gy, gt, gb, None, None
 
 
 def triton_loss(prob: LossProblem) -> torch.Tensor:
     """Loss of a validated problem with the fused kernels (``backend="triton"``)."""
-    return TritonSoftSigmoid.apply(prob.ecg, prob.text, prob.scale, prob.bias, prob)
+    return TritonSoftSigmoid.apply(prob.ecg, prob.text, prob.scale, prob.bias, prob,
+                                   torch.is_grad_enabled())
