@@ -156,6 +156,14 @@ def test_challenge_layout_and_georgia_record_line(tmp_path, rng):
     np.testing.assert_allclose(csn.signal, sig, atol=1e-3)
     with pytest.raises(ValueError, match="wfdb could not read"):
         read_wfdb(rec_path, backend="wfdb")  # the quirk the plain wfdb reader rejects
+    mat = rec_path.with_suffix(".mat")
+    mat.write_bytes(mat.read_bytes()[:5000])
+    with pytest.raises(ValueError, match=r"A0001\.mat: cannot read MATLAB file"):
+        read_challenge(rec_path)
+    other = write_challenge(tmp_path, "B1", sig[:, :4000], ["426783006"])
+    edit_header(other, "B1 12 500 4000", "B1 12 500 5000")
+    with pytest.raises(ValueError, match="header sample count 5000 disagrees"):
+        read_challenge(other)
 
 
 def test_folder_csv_missing_file_and_bad_report(tmp_path, rng):

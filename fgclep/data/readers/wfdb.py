@@ -175,7 +175,7 @@ def _check_file_size(header: WfdbHeader, file_path: Path, specs: list[SignalSpec
     if not file_path.is_file():
         raise ValueError(f"{header.path}: signal file {file_path.name} not found")
     bps = _BYTES_PER_SAMPLE[specs[0].fmt]
-    if bps == 0:  # compressed: size says nothing
+    if bps == 0 or file_path.suffix.lower() == ".mat":  # compressed / MATLAB: checked on read
         return header.sig_len if header.sig_len is not None else -1
     frame_samples = sum(s.samps_per_frame for s in specs)
     payload = file_path.stat().st_size - specs[0].byte_offset
@@ -185,7 +185,7 @@ def _check_file_size(header: WfdbHeader, file_path: Path, specs: list[SignalSpec
     if available < header.sig_len:
         raise ValueError(f"{file_path}: truncated signal file: header says {header.sig_len} "
                          f"samples per signal, file holds {available}")
-    if file_path.suffix.lower() != ".mat" and available > header.sig_len + 1:
+    if available > header.sig_len + 1:
         raise ValueError(f"{file_path}: header sample count {header.sig_len} disagrees with "
                          f"the file, which holds {available} samples per signal")
     return header.sig_len
@@ -263,15 +263,20 @@ def _read_digital(header: WfdbHeader, backend: str) -> np.ndarray:
             fast_ok = False
     if not fast_ok:
         return _read_with_wfdb(header)
-    digital = np.empty((header.n_sig, n_samples), dtype=np.int64)
+    blocks = {}
     for file_name, idx in groups.items():
         specs = [header.signals[i] for i in idx]
         path = directory / file_name
         if file_name.lower().endswith(".mat"):
-            block = _read_mat(header, path, len(idx))
+            blocks[file_name] = _read_mat(header, path, len(idx))
         else:
-            block = _read_fmt16(header, path, specs, n_samples)
-        digital[idx] = block
+            blocks[file_name] = _read_fmt16(header, path, specs, n_samples)
+    lengths = {b.shape[1] for b in blocks.values()}
+    if len(lengths) != 1:
+        raise ValueError(f"{header.path}: signal files hold different sample counts {lengths}")
+    digital = np.empty((header.n_sig, lengths.pop()), dtype=np.int64)
+    for file_name, idx in groups.items():
+        digital[idx] = blocks[file_name]
     return digital
 
 
