@@ -132,7 +132,9 @@ def evaluate_all(model: Any, caches_dir: str | Path, tasks: Sequence[str] = SIX_
             entry["missing"] = True
             continue
         cache = open_cache(path)
+        task = resolve_task(task, cache.index)
         entry["cache"] = str(path)
+        entry["classes"] = list(task.classes)
         task_out = out / name if out is not None else None
         logger.info("evaluate_all: %s zero-shot", name)
         zs = zeroshot(model, cache, task, prompts=prompts, splits_dir=splits_dir, batch_size=batch_size,

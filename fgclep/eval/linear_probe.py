@@ -268,7 +268,7 @@ def linear_probe(model: Any, cache: Any, task: Any, fraction: float = 1.0, mode:
 
     if mode not in MODES:
         raise ValueError(f"linear_probe: mode must be one of {MODES}, got {mode!r}")
-    task = resolve_task(task)
+    task = resolve_task(task, cache.index)
     classes = tuple(task.classes)
     tl = task_labels(cache.index, task, splits_dir=splits_dir, seed=0, split_csvs=split_csvs)
     missing = [s for s in ("train", "val", "test") if s not in tl.indices or not len(tl.indices[s])]

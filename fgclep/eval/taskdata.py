@@ -33,14 +33,22 @@ class TaskLabels:
     labels: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def resolve_task(task: Any) -> Any:
-    """A task object from a name (via ``fgclep.data.tasks.get_task``) or the object itself."""
+def resolve_task(task: Any, index: pd.DataFrame | None = None) -> Any:
+    """A task object from a name (via ``fgclep.data.tasks.get_task``) or the object itself.
+
+    With ``index``, a task whose classes depend on the cache (CSN: labels with at least 10
+    records) is resolved to concrete classes through ``task.resolve(index)``.
+    """
     if isinstance(task, str):
         from fgclep.data.tasks import get_task
 
-        return get_task(task)
+        task = get_task(task)
     if not hasattr(task, "classes"):
         raise TypeError(f"resolve_task: expected a task name or Task object, got {type(task).__name__}")
+    if index is not None and hasattr(task, "resolve"):
+        task = task.resolve(index)
+    if index is not None and not task.classes:
+        raise ValueError(f"resolve_task: task {task.name} has no classes on this cache")
     return task
 
 
@@ -129,7 +137,7 @@ def task_labels(index: pd.DataFrame, task: Any, splits_dir: str | Path | None = 
     id_column : str, optional
         Id column of ``split_csvs``.
     """
-    task = resolve_task(task)
+    task = resolve_task(task, index)
     classes = tuple(task.classes)
     out = TaskLabels(classes=classes)
     if split_csvs:

@@ -119,7 +119,7 @@ def zeroshot(model: Any, cache: Any, task: Any, split: str = "test",
         :func:`fgclep.eval.metrics.evaluate_scores` output plus task, split, prompts used,
         embedding throughput.
     """
-    task = resolve_task(task)
+    task = resolve_task(task, cache.index)
     classes = tuple(task.classes)
     if prompts is None:
         source = f"built-in prompts of {task.name}"
