@@ -3,6 +3,7 @@ specified parameter ranges per abnormality (checked from the signals and fiducia
 ranges written out here from DESIGN.md section 7), amplitude criteria and report wording."""
 from __future__ import annotations
 
+import itertools
 import re
 
 import numpy as np
@@ -20,11 +21,17 @@ TERRITORY = {"inferior": ["II", "III", "aVF"], "anterior": ["V1", "V2", "V3", "V
              "lateral": ["I", "aVL", "V5", "V6"]}
 
 
-@pytest.fixture(scope="module")
-def forced():
-    """PER_CLASS clean records of every single abnormality plus normal ones."""
-    plan = [[name] for name in synthetic.ABNORMALITIES for _ in range(PER_CLASS)]
-    plan += [[] for _ in range(2 * PER_CLASS)]
+@pytest.fixture(scope="module", params=["single", "pairs"])
+def forced(request):
+    """Clean records: PER_CLASS of every single abnormality plus normal ones, or one record of
+    every compatible pair of abnormalities."""
+    if request.param == "single":
+        plan = [[name] for name in synthetic.ABNORMALITIES for _ in range(PER_CLASS)]
+        plan += [[] for _ in range(2 * PER_CLASS)]
+    else:
+        plan = [list(p) for p in itertools.combinations(synthetic.ABNORMALITIES, 2)
+                if synthetic.compatible(p)]
+        assert len(plan) > 50
     return synthetic.generate(len(plan), seed=11, abnormalities=plan, noise=False)
 
 

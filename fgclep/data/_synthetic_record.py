@@ -183,7 +183,9 @@ def draw_record(rng: np.random.Generator, labels: set, fs: float, n: int):
     qrs = _qrs_lobes(rng, labels, d, axis_t)
     if _sample_amplitudes(rng, labels, qrs, d) is None:
         return None
-    lv = rng.uniform(0.35, 0.6) if "low_voltage" in labels else 1.0
+    # Low voltage shrinks T (and AF f-waves) with the QRS; P waves, ischaemic ST shifts and
+    # T inversions keep their specified size.
+    lv = rng.uniform(0.25, 0.45) if "low_voltage" in labels else 1.0
     shapes = W.lobe_shapes(qrs, d + 1)
     qrs_area = sum(s.sum() * lb.vector for s, lb in zip(shapes, qrs))
     qrs_axis = _axis(qrs_area)
@@ -200,13 +202,14 @@ def draw_record(rng: np.random.Generator, labels: set, fs: float, n: int):
     params_terr = {"st_territory": None, "t_inversion_territory": None}
     if "bundle_branch_block" in labels:
         unit = qrs_area / np.linalg.norm(qrs_area)
-        t_vec = _scale_to(-unit, slice(0, 12), rng.uniform(0.3, 0.6))
-        st_vec = _scale_to(-unit, slice(0, 12), rng.uniform(0.1, 0.25))
+        t_vec = _scale_to(-unit, slice(0, 12), rng.uniform(0.3, 0.6)) * lv
+        st_vec = _scale_to(-unit, slice(0, 12), rng.uniform(0.1, 0.25)) * lv
     else:
         t_vec = _frontal_vector(rng.uniform(20.0, 65.0), -rng.uniform(0.3, 0.7))
         t_vec = _scale_to(t_vec, W.LIMB, rng.uniform(0.2, 0.4))
         if np.abs(W.LEAD_MATRIX @ t_vec)[W.PRECORDIAL].max() > 0.9:
             t_vec = _scale_to(t_vec, W.PRECORDIAL, 0.9)
+        t_vec = t_vec * lv
         st_vec = np.zeros(3)
         if "st_elevation" in labels:
             terr = str(rng.choice(list(W.TERRITORY_LEADS)))
@@ -223,19 +226,20 @@ def draw_record(rng: np.random.Generator, labels: set, fs: float, n: int):
             idx = list(W.TERRITORY_LEADS[terr])
             u = W.TERRITORY_VECTOR[terr]
             depth = _u(rng, T_INVERSION_DEPTH, 0.02)
-            t0, pu = (W.LEAD_MATRIX @ t_vec)[idx], (W.LEAD_MATRIX @ u)[idx]
+            # At the T peak the ST plateau still adds: invert the sum by at least ``depth``.
+            t0, pu = (W.LEAD_MATRIX @ (t_vec + st_vec))[idx], (W.LEAD_MATRIX @ u)[idx]
             t_vec = t_vec - float(np.max((t0 + depth) / pu)) * u
             if np.abs(W.LEAD_MATRIX @ t_vec).max() > 1.2:
                 return None
             params_terr["t_inversion_territory"] = terr
     ramp = max(1, min(int(round(40.0 / ms)), (t_peak - j) // 2))
     lobes = [*qrs,
-             W.Lobe("st", j, t_peak, t_off, st_vec * lv, ramp=ramp),
-             W.Lobe("t", t_on, t_peak, t_off, t_vec * lv)]
+             W.Lobe("st", j, t_peak, t_off, st_vec, ramp=ramp),
+             W.Lobe("t", t_on, t_peak, t_off, t_vec)]
     p_vec = None
     if not af:
         p_vec = _frontal_vector(rng.uniform(25.0, 65.0), rng.uniform(-0.3, 0.1))
-        p_vec = _scale_to(p_vec, W.LIMB, rng.uniform(0.1, 0.2)) * lv
+        p_vec = _scale_to(p_vec, W.LIMB, rng.uniform(0.1, 0.2))
         p_on = -pr_s
         lobes.append(W.Lobe("p", p_on, p_on + int(round(rng.uniform(0.45, 0.55) * p_dur)),
                             p_on + p_dur, p_vec))
@@ -270,7 +274,7 @@ def draw_record(rng: np.random.Generator, labels: set, fs: float, n: int):
         "t_axis": _axis(t_vec),
         "p_amp": np.zeros(12) if af else W.LEAD_MATRIX @ p_vec,
         "r_amp": r_amp, "s_amp": s_amp, "qrs_pp": pp,
-        "t_amp": W.LEAD_MATRIX @ t_vec * lv, "st_shift": W.LEAD_MATRIX @ st_vec * lv,
+        "t_amp": W.LEAD_MATRIX @ t_vec, "st_shift": W.LEAD_MATRIX @ st_vec,
         "sokolow_lyon": sokolow, "cornell_voltage": float(r_amp[4] - s_amp[8]),
         "low_voltage": bool(pp[W.LIMB].max() < 0.5 and pp[W.PRECORDIAL].max() < 1.0),
         "f_wave_amp": f_amp, **params_terr,
