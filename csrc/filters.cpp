@@ -64,7 +64,10 @@ void pass_generic(double* buf, std::ptrdiff_t len, std::ptrdiff_t step, const Co
 }
 
 #ifdef FGCLEP_HAVE_AVX2_KERNEL
-template <int NS>
+// Unit: every section after the first has b0 == b2 == 1 (Butterworth sections other than the
+// one carrying the gain: b = [1, +-2, 1]); multiplying by 1 is exact, so skipping it changes no
+// bit of the result and saves two operations and two loads per such section.
+template <int NS, bool Unit>
 __attribute__((target("avx2,fma"))) void pass_avx2(double* buf, std::ptrdiff_t len, std::ptrdiff_t step,
                                                    const Coefs* c, double (*state)[2][kLanes]) {
     __m256d z0[NS], z1[NS];
@@ -76,14 +79,21 @@ __attribute__((target("avx2,fma"))) void pass_avx2(double* buf, std::ptrdiff_t l
     for (std::ptrdiff_t t = 0; t < len; ++t, p += step * kLanes) {
         __m256d v = _mm256_loadu_pd(p);
         for (int s = 0; s < NS; ++s) {
-            const __m256d b0 = _mm256_broadcast_sd(&c[s].b0), b1 = _mm256_broadcast_sd(&c[s].b1);
-            const __m256d b2 = _mm256_broadcast_sd(&c[s].b2), a1 = _mm256_broadcast_sd(&c[s].a1);
+            const __m256d b1 = _mm256_broadcast_sd(&c[s].b1), a1 = _mm256_broadcast_sd(&c[s].a1);
             const __m256d a2 = _mm256_broadcast_sd(&c[s].a2);
-            const __m256d y = _mm256_fmadd_pd(b0, v, z0[s]);
-            // b1 x + z1 and b2 x do not wait for y; only one FMA each follows it.
-            z0[s] = _mm256_fnmadd_pd(a1, y, _mm256_fmadd_pd(b1, v, z1[s]));
-            z1[s] = _mm256_fnmadd_pd(a2, y, _mm256_mul_pd(b2, v));
-            v = y;
+            if (Unit && s > 0) {
+                const __m256d y = _mm256_add_pd(v, z0[s]);
+                z0[s] = _mm256_fnmadd_pd(a1, y, _mm256_fmadd_pd(b1, v, z1[s]));
+                z1[s] = _mm256_fnmadd_pd(a2, y, v);
+                v = y;
+            } else {
+                const __m256d b0 = _mm256_broadcast_sd(&c[s].b0), b2 = _mm256_broadcast_sd(&c[s].b2);
+                const __m256d y = _mm256_fmadd_pd(b0, v, z0[s]);
+                // b1 x + z1 and b2 x do not wait for y; only one FMA each follows it.
+                z0[s] = _mm256_fnmadd_pd(a1, y, _mm256_fmadd_pd(b1, v, z1[s]));
+                z1[s] = _mm256_fnmadd_pd(a2, y, _mm256_mul_pd(b2, v));
+                v = y;
+            }
         }
         _mm256_storeu_pd(p, v);
     }
@@ -102,18 +112,19 @@ bool cpu_has_avx2_fma() {
 using PassFn = void (*)(double*, std::ptrdiff_t, std::ptrdiff_t, const Coefs*, double (*)[2][kLanes]);
 
 template <int NS>
-PassFn pick_for(bool simd) {
+PassFn pick_for(bool simd, bool unit) {
 #ifdef FGCLEP_HAVE_AVX2_KERNEL
-    if (simd) return &pass_avx2<NS>;
+    if (simd) return unit ? &pass_avx2<NS, true> : &pass_avx2<NS, false>;
 #else
     (void)simd;
 #endif
+    (void)unit;
     return &pass_generic<NS>;
 }
 
 template <std::size_t... I>
-PassFn pick_pass(int ns, bool simd, std::index_sequence<I...>) {
-    PassFn table[] = {pick_for<static_cast<int>(I) + 1>(simd)...};
+PassFn pick_pass(int ns, bool simd, bool unit, std::index_sequence<I...>) {
+    PassFn table[] = {pick_for<static_cast<int>(I) + 1>(simd, unit)...};
     return table[ns - 1];
 }
 
@@ -172,7 +183,9 @@ std::ptrdiff_t sosfiltfilt_rows(const T* x, T* y, std::ptrdiff_t rows, std::ptrd
         coefs[s] = {sos[s][0] / a0, sos[s][1] / a0, sos[s][2] / a0, sos[s][4] / a0, sos[s][5] / a0};
     }
     const auto zi = sosfilt_zi(sos);
-    const PassFn pass = pick_pass(ns, use_simd(), std::make_index_sequence<kMaxSections>{});
+    bool unit = true;
+    for (std::size_t s = 1; s < coefs.size(); ++s) unit = unit && coefs[s].b0 == 1.0 && coefs[s].b2 == 1.0;
+    const PassFn pass = pick_pass(ns, use_simd(), unit, std::make_index_sequence<kMaxSections>{});
     const std::ptrdiff_t len = n + 2 * edge;
     const std::ptrdiff_t blocks = (rows + kLanes - 1) / kLanes;
     std::atomic<std::ptrdiff_t> first_bad{-1};
