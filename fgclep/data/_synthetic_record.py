@@ -139,7 +139,8 @@ def _scale_to(vec: np.ndarray, leads: slice | tuple, target: float) -> np.ndarra
 
 
 def draw_record(rng: np.random.Generator, labels: set, fs: float, n: int):
-    """One attempt at a record; returns (independent (8, n) clean, template, beats, params) or None."""
+    """One attempt at a record: (clean independent leads (8, n), template, listed QRS onsets,
+    params), or None when the draw misses a range or beats would overlap."""
     af = "atrial_fibrillation" in labels
     ms = 1000.0 / fs
     hr_t = _u(rng, HR_RANGE[_key(labels, HR_RANGE)], 2.0 if af else 1.0)
