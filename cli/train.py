@@ -29,8 +29,9 @@ class Amp(str, Enum):
 def train_command(
     cache: Annotated[Path, typer.Option(help="Preprocessing cache directory (fgclep preprocess --out).")],
     out: Annotated[Path, typer.Option(help="Run directory: metrics.jsonl, checkpoint-STEP/, final/.")],
-    config: Annotated[Optional[Path], typer.Option(
-        help="JSON file with TrainConfig fields; options given here override it.")] = None,
+    config: Annotated[Optional[str], typer.Option(
+        help="JSON file with TrainConfig fields, or a preset name (demo, demo_small); options "
+        "given here override it.")] = None,
     model: Annotated[Optional[str], typer.Option(
         help="Registered model: resnet1d18, vit_tiny, resnet1d_small (fast CPU demo).")] = None,
     epochs: Annotated[Optional[int], typer.Option(help="Epochs over the training split.")] = None,

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 import fgclep.train.loop as loop
 from fgclep.data import open_cache
 from fgclep.models import load_model
-from fgclep.train import TrainConfig, TrainingDivergedError, train
+from fgclep.train import TrainConfig, TrainingDivergedError, list_presets, train
 from train_helpers import make_cache
 
 # resnet1d_small: tiny ResNet on 100 Hz input with the text tower frozen (precomputed embeddings).
@@ -164,6 +164,8 @@ def test_config_validation_and_json(tmp_path):
     path.write_text(json.dumps({"learning_rate": 1e-4}))
     with pytest.raises(ValueError, match="unknown training config keys"):
         TrainConfig.from_json(path, cache="c", out="o")
+    demo = TrainConfig.from_json("demo", cache="c", out="o")
+    assert demo.model == "resnet1d_small" and demo.device == "cpu" and "demo_small" in list_presets()
     with pytest.raises(ValueError, match="amp='bf16' needs a CUDA"):
         loop._amp_dtype("bf16", torch.device("cpu"))
 

@@ -3,7 +3,7 @@ checkpoints with exact resume, and the two FG-CLEP stages (coarse, then fine on 
 reports)."""
 from __future__ import annotations
 
-from fgclep.train.config import TrainConfig
+from fgclep.train.config import TrainConfig, list_presets
 from fgclep.train.loop import TrainingDivergedError, resolve_model_dir, train
 
-__all__ = ["TrainConfig", "TrainingDivergedError", "resolve_model_dir", "train"]
+__all__ = ["TrainConfig", "list_presets", "TrainingDivergedError", "resolve_model_dir", "train"]

@@ -63,7 +63,12 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, path: Union[str, os.PathLike], **overrides: Any) -> "TrainConfig":
-        """Read a JSON file (any subset of the fields), then apply non-None ``overrides``."""
+        """Read a JSON file (any subset of the fields), then apply non-None ``overrides``.
+
+        ``path`` may also name a packaged preset (:func:`list_presets`: ``demo``,
+        ``demo_small``)."""
+        if str(path) in list_presets() and not Path(path).exists():
+            path = _preset_dir() / f"{path}.json"
         path = Path(path)
         try:
             data = json.loads(path.read_text())
@@ -110,3 +115,17 @@ class TrainConfig:
         for ok, name, value in checks:
             if not ok:
                 raise ValueError(f"{source}: invalid {name}: {value!r}")
+
+
+def _preset_dir() -> Path:
+    return Path(__file__).resolve().parent / "presets"
+
+
+def list_presets() -> list[str]:
+    """Names of the packaged training presets (``fgclep/train/presets/*.json``).
+
+    ``demo``: the CPU demo (``resnet1d_small``: ResNet1D on 100 Hz input, frozen MiniLM whose
+    cached report embeddings replace the tower, lr 1e-3, 8 epochs, batch 32). ``demo_small``: the
+    same for CI (4 epochs, lr 2e-3).
+    """
+    return sorted(p.stem for p in _preset_dir().glob("*.json"))
