@@ -107,6 +107,73 @@ bool cpu_has_avx2_fma() {
     static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     return ok;
 }
+
+// 4 x 4 transposes between rows and the interleaved buffer, 4 samples at a time. They return
+// how many samples they handled (a multiple of 4); the caller finishes the rest.
+__attribute__((target("avx2"))) inline void transpose4(__m256d& a, __m256d& b, __m256d& c, __m256d& d) {
+    const __m256d t0 = _mm256_unpacklo_pd(a, b), t1 = _mm256_unpackhi_pd(a, b);
+    const __m256d t2 = _mm256_unpacklo_pd(c, d), t3 = _mm256_unpackhi_pd(c, d);
+    a = _mm256_permute2f128_pd(t0, t2, 0x20);
+    b = _mm256_permute2f128_pd(t1, t3, 0x20);
+    c = _mm256_permute2f128_pd(t0, t2, 0x31);
+    d = _mm256_permute2f128_pd(t1, t3, 0x31);
+}
+
+__attribute__((target("avx2"))) inline void load4(const float* const* x, std::ptrdiff_t i, __m256d* v) {
+    __m128 r0 = _mm_loadu_ps(x[0] + i), r1 = _mm_loadu_ps(x[1] + i);
+    __m128 r2 = _mm_loadu_ps(x[2] + i), r3 = _mm_loadu_ps(x[3] + i);
+    _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+    v[0] = _mm256_cvtps_pd(r0);
+    v[1] = _mm256_cvtps_pd(r1);
+    v[2] = _mm256_cvtps_pd(r2);
+    v[3] = _mm256_cvtps_pd(r3);
+}
+
+__attribute__((target("avx2"))) inline void load4(const double* const* x, std::ptrdiff_t i, __m256d* v) {
+    for (int l = 0; l < 4; ++l) v[l] = _mm256_loadu_pd(x[l] + i);
+    transpose4(v[0], v[1], v[2], v[3]);
+}
+
+__attribute__((target("avx2"))) inline void store4(float* const* y, std::ptrdiff_t i, const double* src) {
+    __m128 r0 = _mm256_cvtpd_ps(_mm256_loadu_pd(src)), r1 = _mm256_cvtpd_ps(_mm256_loadu_pd(src + 4));
+    __m128 r2 = _mm256_cvtpd_ps(_mm256_loadu_pd(src + 8)), r3 = _mm256_cvtpd_ps(_mm256_loadu_pd(src + 12));
+    _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+    _mm_storeu_ps(y[0] + i, r0);
+    _mm_storeu_ps(y[1] + i, r1);
+    _mm_storeu_ps(y[2] + i, r2);
+    _mm_storeu_ps(y[3] + i, r3);
+}
+
+__attribute__((target("avx2"))) inline void store4(double* const* y, std::ptrdiff_t i, const double* src) {
+    __m256d v[4];
+    for (int l = 0; l < 4; ++l) v[l] = _mm256_loadu_pd(src + 4 * l);
+    transpose4(v[0], v[1], v[2], v[3]);
+    for (int l = 0; l < 4; ++l) _mm256_storeu_pd(y[l] + i, v[l]);
+}
+
+template <class T>
+__attribute__((target("avx2"))) std::ptrdiff_t interleave_avx2(double* mid, const T* const* x, std::ptrdiff_t n,
+                                                                double* check) {
+    __m256d acc = _mm256_loadu_pd(check);
+    std::ptrdiff_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        __m256d v[4];
+        load4(x, i, v);
+        for (int k = 0; k < 4; ++k) {
+            acc = _mm256_add_pd(acc, _mm256_sub_pd(v[k], v[k]));
+            _mm256_storeu_pd(mid + (i + k) * 4, v[k]);
+        }
+    }
+    _mm256_storeu_pd(check, acc);
+    return i;
+}
+
+template <class T>
+__attribute__((target("avx2"))) std::ptrdiff_t deinterleave_avx2(T* const* y, const double* res, std::ptrdiff_t n) {
+    std::ptrdiff_t i = 0;
+    for (; i + 4 <= n; i += 4) store4(y, i, res + i * 4);
+    return i;
+}
 #endif
 
 using PassFn = void (*)(double*, std::ptrdiff_t, std::ptrdiff_t, const Coefs*, double (*)[2][kLanes]);
@@ -146,7 +213,11 @@ void fill_block(double* buf, const T* const* x, std::ptrdiff_t n, std::ptrdiff_t
             buf[j * kLanes + l] = static_cast<double>(static_cast<T>(T(2) * x[l][0] - x[l][edge - j]));
     double acc[kLanes] = {};
     double* mid = buf + edge * kLanes;
-    for (std::ptrdiff_t i = 0; i < n; ++i)
+    std::ptrdiff_t start = 0;
+#ifdef FGCLEP_HAVE_AVX2_KERNEL
+    if (use_simd()) start = interleave_avx2(mid, x, n, acc);
+#endif
+    for (std::ptrdiff_t i = start; i < n; ++i)
         for (int l = 0; l < kLanes; ++l) {
             const double v = static_cast<double>(x[l][i]);
             acc[l] += v - v;  // becomes NaN as soon as one value is NaN or infinite
@@ -185,7 +256,8 @@ std::ptrdiff_t sosfiltfilt_rows(const T* x, T* y, std::ptrdiff_t rows, std::ptrd
     const auto zi = sosfilt_zi(sos);
     bool unit = true;
     for (std::size_t s = 1; s < coefs.size(); ++s) unit = unit && coefs[s].b0 == 1.0 && coefs[s].b2 == 1.0;
-    const PassFn pass = pick_pass(ns, use_simd(), unit, std::make_index_sequence<kMaxSections>{});
+    const bool simd = use_simd();
+    const PassFn pass = pick_pass(ns, simd, unit, std::make_index_sequence<kMaxSections>{});
     const std::ptrdiff_t len = n + 2 * edge;
     const std::ptrdiff_t blocks = (rows + kLanes - 1) / kLanes;
     std::atomic<std::ptrdiff_t> first_bad{-1};
@@ -220,7 +292,11 @@ std::ptrdiff_t sosfiltfilt_rows(const T* x, T* y, std::ptrdiff_t rows, std::ptrd
         if (r0 + kLanes <= rows) {
             T* out[kLanes];
             for (int l = 0; l < kLanes; ++l) out[l] = y + (r0 + l) * n;
-            for (std::ptrdiff_t i = 0; i < n; ++i)
+            std::ptrdiff_t start = 0;
+#ifdef FGCLEP_HAVE_AVX2_KERNEL
+            if (simd) start = deinterleave_avx2(out, res, n);
+#endif
+            for (std::ptrdiff_t i = start; i < n; ++i)
                 for (int l = 0; l < kLanes; ++l) out[l][i] = static_cast<T>(res[i * kLanes + l]);
         } else {
             for (std::ptrdiff_t l = 0; r0 + l < rows; ++l)
