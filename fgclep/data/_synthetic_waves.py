@@ -155,9 +155,8 @@ def build_template(lobes: list[Lobe], length: int, qrs_on: int) -> BeatTemplate:
     Per-lead definitions (offsets are relative to the global QRS onset ``qrs_on``):
 
     * P: onset/peak/offset of the P lobe, present where its projection is >= ``P_MIN_MV``.
-    * QRS: among the QRS lobes whose projection on the lead is >= max(``QRS_MIN_MV``, 15 % of
-      the largest QRS-lobe projection on that lead), ``qrs_on`` is the earliest onset and
-      ``qrs_off`` the latest offset; ``r_peak`` is the sample of the largest absolute deflection
+    * QRS: among the QRS lobes whose projection on the lead is >= ``QRS_MIN_MV``, ``qrs_on``
+      is the earliest onset and ``qrs_off`` the latest offset; ``r_peak`` is the sample of the largest absolute deflection
       of the summed QRS lobes strictly inside that window (the dominant QRS peak: R, or S/QS
       where the complex is negative). Absent where no lobe qualifies.
     * T: ``t_peak`` is the T-lobe peak (present where the T projection is >= ``T_MIN_MV``);
@@ -189,8 +188,7 @@ def build_template(lobes: list[Lobe], length: int, qrs_on: int) -> BeatTemplate:
 
     q_idx = np.flatnonzero(kinds == "qrs")
     qproj = np.abs(proj[q_idx])                                  # (n_qrs, 12)
-    thresh = np.maximum(QRS_MIN_MV, 0.15 * qproj.max(axis=0))
-    sig = qproj >= thresh[None, :]
+    sig = qproj >= QRS_MIN_MV
     lead_on = np.where(sig, onsets[q_idx][:, None], np.iinfo(np.int64).max).min(axis=0)
     lead_off = np.where(sig, offsets_[q_idx][:, None], -1).max(axis=0)
     pres = sig.any(axis=0)

@@ -28,7 +28,8 @@ are listed; beats cut by the record edges are drawn but not listed. Per lead:
 * P on/peak/off: the P lobe's onset/peak/offset; absent in AF and where the P projection on the
   lead is below 0.03 mV.
 * QRS on/off: earliest onset and latest offset of the QRS lobes whose projection on the lead is at
-  least max(0.05 mV, 15 % of the lead's largest QRS lobe); R peak: largest *absolute* deflection
+  least 0.05 mV (so a lead where the septal q or the late S projects to almost nothing starts or
+  ends with the next lobe); R peak: largest *absolute* deflection
   of the lead's noiseless QRS inside that window (R, or S/QS where the complex is negative).
 * T peak: the T lobe's peak (absent below 0.05 mV); T off: the end of the T lobe and of the ST
   component (absent where both are below 0.05 mV).
