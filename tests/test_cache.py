@@ -68,8 +68,11 @@ def test_dataloader_with_worker_processes(tmp_path):
     batched = torch.utils.data.DataLoader(
         ds, batch_size=None, num_workers=2,
         sampler=torch.utils.data.BatchSampler(torch.utils.data.RandomSampler(ds), 4, False))
-    seen = np.concatenate([b["index"].numpy() for b in batched])
-    assert sorted(seen.tolist()) == list(range(12))
+    seen = []
+    for b in batched:
+        np.testing.assert_array_equal(b["signal"].numpy(), signals[b["index"].numpy()])
+        seen.extend(b["index"].tolist())
+    assert sorted(seen) == list(range(12))
 
 
 def test_pickle_drops_memory_maps(tmp_path):

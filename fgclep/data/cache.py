@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import warnings
 from pathlib import Path
 from typing import Any, Sequence
@@ -94,7 +95,8 @@ class ECGCache:
     ``ds[i]`` returns ``dict(signal=float32 (12, n_samples), report=str, id=str, index=int)``.
     ``ds[list_of_indices]`` returns the same keys batched (``signal`` ``(k, 12, n_samples)``,
     ``report``/``id`` lists, ``index`` int64 array): with a ``BatchSampler`` and
-    ``batch_size=None`` a DataLoader then fetches whole batches in one call.
+    ``batch_size=None`` a DataLoader then fetches whole batches in one call (inside a
+    DataLoader worker the batched ``signal`` is a float32 torch tensor in shared memory).
 
     Parameters
     ----------
@@ -176,15 +178,21 @@ class ECGCache:
             raise IndexError(f"ECGCache index {i} out of range for {n} records")
         return i
 
-    def signals(self, indices: Sequence[int] | np.ndarray) -> np.ndarray:
-        """Signals of several records as float32 ``(k, 12, n_samples)``, in the order given."""
+    def signals(self, indices: Sequence[int] | np.ndarray, out: np.ndarray | None = None
+                ) -> np.ndarray:
+        """Signals of several records as float32 ``(k, 12, n_samples)``, in the order given
+        (written into ``out`` when given)."""
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)
         n = len(self._ids)
         if idx.size and (idx.min() < -n or idx.max() >= n):
             raise IndexError(f"ECGCache.signals: indices out of range for {n} records")
         idx = np.where(idx < 0, idx + n, idx)
-        out = np.empty((idx.size, len(self.meta["lead_names"]), int(self.meta["n_samples"])),
-                       dtype=np.float32)
+        shape = (idx.size, len(self.meta["lead_names"]), int(self.meta["n_samples"]))
+        if out is None:
+            out = np.empty(shape, dtype=np.float32)
+        elif out.shape != shape or out.dtype != np.float32:
+            raise ValueError(f"ECGCache.signals: out must be float32 {shape}, got "
+                             f"{out.dtype} {out.shape}")
         shards = self._shard[idx]
         for shard in np.unique(shards):
             pos = np.nonzero(shards == shard)[0]
@@ -203,8 +211,22 @@ class ECGCache:
                     "index": i}
         idx = np.asarray(item, dtype=np.int64).reshape(-1)
         idx = np.array([self._check_index(int(i)) for i in idx], dtype=np.int64)
-        return {"signal": self.signals(idx), "report": [self._reports[i] for i in idx],
+        return {"signal": self._batch_signals(idx), "report": [self._reports[i] for i in idx],
                 "id": [self._ids[i] for i in idx], "index": idx}
+
+    def _batch_signals(self, idx: np.ndarray) -> Any:
+        """A batch's signals; inside a torch DataLoader worker, a tensor in shared memory.
+
+        Writing straight into shared memory saves the copy torch would otherwise make to send
+        the batch to the main process (what ``default_collate`` does for per-item batches).
+        """
+        torch = sys.modules.get("torch")
+        if torch is None or torch.utils.data.get_worker_info() is None:
+            return self.signals(idx)
+        shape = (idx.size, len(self.meta["lead_names"]), int(self.meta["n_samples"]))
+        buffer = torch.empty(shape, dtype=torch.float32).share_memory_()
+        self.signals(idx, out=buffer.numpy())
+        return buffer
 
     def __getitems__(self, indices: list[int]) -> list[dict[str, Any]]:
         """Batched fetch used by torch's DataLoader (one shard lookup per batch)."""

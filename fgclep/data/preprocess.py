@@ -327,7 +327,11 @@ def _run_shards(cfg: PreprocessConfig, tasks: list[tuple], n_todo: int) -> None:
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         ctx = multiprocessing.get_context(method)
         if method == "forkserver":
-            ctx.set_forkserver_preload(["fgclep.data.preprocess"])
+            from fgclep.data.sources import DATASETS
+
+            # Imported once in the server, inherited by every worker it forks.
+            ctx.set_forkserver_preload(["fgclep.data.preprocess", "fgclep.signal", "pandas",
+                                        DATASETS[cfg.dataset].split(":")[0]])
         with ProcessPoolExecutor(max_workers=min(cfg.workers, len(tasks)), mp_context=ctx,
                                  initializer=_worker_init, initargs=(1,)) as pool:
             futures = [pool.submit(_process_shard, *task) for task in tasks]
