@@ -47,13 +47,16 @@ py::array_t<double> butter(int order, std::optional<double> low, std::optional<d
     return from_sos(fgclep::butter_sos(order, low.value_or(0.0), high.value_or(0.0), fs, type));
 }
 
-// Returns (filtered rows, index of the first row with a NaN/inf or -1).
+// Returns (filtered rows, index of the first row with a NaN/inf or -1). With inplace=True the
+// result overwrites x (which must be writeable) and x itself is returned.
 template <class T>
-py::tuple sosfiltfilt(const CArray<T>& x, const py::array_t<double, py::array::c_style | py::array::forcecast>& sos_arr) {
+py::tuple sosfiltfilt(CArray<T> x, const py::array_t<double, py::array::c_style | py::array::forcecast>& sos_arr,
+                      bool inplace) {
     check_rows(x, "sosfiltfilt");
     const auto sos = to_sos(sos_arr);
     const py::ssize_t rows = x.shape(0), n = x.shape(1);
-    CArray<T> out({rows, n});
+    if (inplace && !x.writeable()) throw py::value_error("sosfiltfilt: inplace needs a writeable array");
+    CArray<T> out = inplace ? x : CArray<T>({rows, n});
     std::ptrdiff_t bad = -1;
     {
         py::gil_scoped_release release;
@@ -112,8 +115,8 @@ void register_all(py::module_& m) {
     }, py::arg("sos"));
     m.def("sosfiltfilt_padlen", [](const py::array_t<double, py::array::c_style | py::array::forcecast>& s) {
         return fgclep::sosfiltfilt_padlen(to_sos(s)); }, py::arg("sos"));
-    m.def("sosfiltfilt", &sosfiltfilt<float>, py::arg("x"), py::arg("sos"));
-    m.def("sosfiltfilt", &sosfiltfilt<double>, py::arg("x"), py::arg("sos"));
+    m.def("sosfiltfilt", &sosfiltfilt<float>, py::arg("x"), py::arg("sos"), py::arg("inplace") = false);
+    m.def("sosfiltfilt", &sosfiltfilt<double>, py::arg("x"), py::arg("sos"), py::arg("inplace") = false);
     m.def("filter_kernel_name", &fgclep::filter_kernel_name);
     m.def("set_filter_simd", &fgclep::set_filter_simd, py::arg("enabled"));
 }

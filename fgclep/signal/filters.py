@@ -110,11 +110,13 @@ def _sos(fs, low, high, order, backend):
     return twins.butter_sos(order, low, high, fs) if backend == "scipy" else _core.butter_sos(order, low, high, fs)
 
 
-def _filter_rows(batch: SignalBatch, sos, backend: str, func: str, twin) -> np.ndarray:
-    """Zero-phase SOS filtering of validated rows: the C++ core, or ``twin(rows)`` for scipy."""
+def _filter_rows(batch: SignalBatch, sos, backend: str, func: str, twin, inplace: bool = False) -> np.ndarray:
+    """Zero-phase SOS filtering of validated rows: the C++ core, or ``twin(rows)`` for scipy.
+
+    ``inplace=True`` overwrites ``batch.rows`` (only for arrays this module allocated)."""
     if backend == "scipy":
         return twin(batch.rows)
-    return _run_core(_core.sosfiltfilt, batch, func, sos)
+    return _run_core(_core.sosfiltfilt, batch, func, sos, inplace)
 
 
 def notch(signal, sampling_rate, freq=50.0, quality=30.0, backend="cpp"):
@@ -308,14 +310,19 @@ def ecg_clean(signal, sampling_rate, method="fgclep", powerline=None, nan_policy
         min_samples = max(min_samples, w2)
     batch = as_signal_array(signal, "ecg_clean", min_samples=min_samples, nan_policy=nan_policy,
                             check_finite=backend != "cpp")
+    # After the first step the rows are our own array, so later steps overwrite it in place.
+    owned = False
     if method == "fgclep":
         batch = SignalBatch(_median_rows(batch, w1, w2, backend, "ecg_clean"), batch.shape)
+        owned = True
     batch = SignalBatch(
-        _filter_rows(batch, band, backend, "ecg_clean", lambda r: twins.bandpass_rows(r, fs, 0.5, 40.0, 4)), batch.shape
+        _filter_rows(batch, band, backend, "ecg_clean", lambda r: twins.bandpass_rows(r, fs, 0.5, 40.0, 4), owned),
+        batch.shape,
     )
     if line is not None:
         batch = SignalBatch(
-            _filter_rows(batch, line, backend, "ecg_clean", lambda r: twins.notch_rows(r, fs, float(powerline), 30.0)),
+            _filter_rows(batch, line, backend, "ecg_clean", lambda r: twins.notch_rows(r, fs, float(powerline), 30.0),
+                         True),
             batch.shape,
         )
     return batch.restore(batch.rows)
