@@ -23,6 +23,7 @@ constexpr double kOnsetFrac = 0.03;        // onset: slope falls below 6 % of th
 constexpr double kOffsetFrac = 0.05;       // offset: below 10 % (the ST segment slopes)
 constexpr bool kKnee = true;
 constexpr double kKneeSpan = 0.100;
+constexpr double kWeakLead = 0.20;       // QRS slope share below which a lead does not vote
 constexpr double kPrMax = 0.40;            // P peak search starts at most 400 ms before QRS onset
 constexpr double kPFrac = 0.20;            // P on/off: deviation falls below 20 % of P amplitude
 constexpr double kPMinRise = 0.010;   // s, P amplitude / steepest P slope
@@ -81,16 +82,16 @@ struct Beat {
     idx r, rr_prev, rr_next;
 };
 
-void delineate_qrs(const Lead& L, idx n, double fs, const Beat& bt, std::int64_t out[N_FID]) {
+double delineate_qrs(const Lead& L, idx n, double fs, const Beat& bt, std::int64_t out[N_FID]) {
     const idx lo = std::max<idx>(1, bt.r - std::min(secs(kQrsBefore, fs), static_cast<idx>(0.45 * bt.rr_prev)));
     const idx hi = std::min<idx>(n - 2, bt.r + std::min(secs(kQrsAfter, fs), static_cast<idx>(0.5 * bt.rr_next)));
-    if (hi - lo < 4) return;
+    if (hi - lo < 4) return 0.0;
     const idx c_lo = std::max(lo, bt.r - secs(kCoreHalf, fs)), c_hi = std::min(hi, bt.r + secs(kCoreHalf, fs));
     idx m = c_lo;
     for (idx i = c_lo; i <= c_hi; ++i) if (std::fabs(L.d[i]) > std::fabs(L.d[m])) m = i;
     const double smax = std::fabs(L.d[m]);
     // Flat or noise-only lead: the steepest slope must beat the noise slope by a wide margin.
-    if (!(smax > 1e-9) || smax < 5.0 * L.noise * fs / std::max<idx>(1, secs(0.010, fs))) return;
+    if (!(smax > 1e-9) || smax < 5.0 * L.noise * fs / std::max<idx>(1, secs(0.010, fs))) return 0.0;
     const double strong = kStrong * smax;
     const idx gap = std::max<idx>(2, secs(kGap, fs));
     idx first = m, last = m;
@@ -128,6 +129,7 @@ void delineate_qrs(const Lead& L, idx n, double fs, const Beat& bt, std::int64_t
     out[QRS_ON] = on;
     out[R_PEAK] = r;
     out[QRS_OFF] = off;
+    return smax;
 }
 
 void delineate_t(const Lead& L, idx n, double fs, const Beat& bt, std::int64_t qrs_off, std::int64_t out[N_FID]) {
@@ -262,18 +264,30 @@ Fiducials delineate(const double* x, int n_leads, idx n, double fs, const std::v
         if (nb == 1) beats[b].rr_prev = beats[b].rr_next = static_cast<idx>(rr_med);
     }
     // Pass 1: QRS in every lead, combined into global QRS on/off that frame the P and T windows.
+    // Leads whose steepest QRS slope is under kWeakLead of the beat's steepest lead keep their
+    // own limits but do not vote for the global ones (their onsets are noise-limited).
     std::vector<Lead> leads;
     leads.reserve(static_cast<std::size_t>(n_leads));
+    std::vector<double> slope(static_cast<std::size_t>(n_leads) * nb, 0.0), best(static_cast<std::size_t>(nb), 0.0);
     for (int l = 0; l < n_leads; ++l) {
         leads.push_back(prepare(x + static_cast<idx>(l) * n, n, fs));
         for (int b = 0; b < nb; ++b) {
             std::int64_t f[N_FID];
             std::fill(f, f + N_FID, -1);
-            delineate_qrs(leads[l], n, fs, beats[b], f);
+            slope[static_cast<std::size_t>(l) * nb + b] = delineate_qrs(leads[l], n, fs, beats[b], f);
+            best[b] = std::max(best[b], slope[static_cast<std::size_t>(l) * nb + b]);
             for (int k = QRS_ON; k <= QRS_OFF; ++k) fid.at(k, l, b) = f[k];
         }
     }
-    combine_leads(fid, fs);
+    {
+        Fiducials voters = fid;
+        for (int l = 0; l < n_leads; ++l)
+            for (int b = 0; b < nb; ++b)
+                if (slope[static_cast<std::size_t>(l) * nb + b] < kWeakLead * best[b])
+                    for (int k = QRS_ON; k <= QRS_OFF; ++k) voters.at(k, l, b) = -1;
+        combine_leads(voters, fs);
+        fid.glob = voters.glob;
+    }
     // Pass 2: T then P per lead and beat (P needs the lead's previous T end).
     for (int l = 0; l < n_leads; ++l) {
         std::int64_t prev_t_off = -1;
