@@ -152,8 +152,8 @@ def test_bad_input_errors():
 
 
 def test_neurokit2_backend_agrees():
-    corpus = synthetic.generate(1, seed=4)
+    corpus = synthetic.generate(1, seed=4, abnormalities=[])
     x = corpus.signals[0][[1, 0, 6]]  # lead II first: NeuroKit2 uses the first lead
-    ours, theirs = ecg_peaks(x, FS), ecg_peaks(x, FS, backend="neurokit2")
+    theirs = ecg_peaks(x, FS, backend="neurokit2")
     assert theirs.dtype == np.int64
-    assert _match(ours[1:-1], theirs, 0.05 * FS).mean() >= 0.9
+    assert _match(_truth_r(corpus, 0), theirs, 0.05 * FS).mean() >= 0.9
