@@ -5,9 +5,9 @@
    reports records/s (wall time of the whole job: listing, pool start-up, shards, index).
 3. Peak RSS of the job (the process and its workers, measured in a subprocess) for N and 4N
    records, to show memory does not grow with the dataset.
-4. Random-access read throughput from the cache with a torch DataLoader on 2 workers: per-item
-   fetches (batch_size=256, shuffle) and whole-batch fetches (BatchSampler, batch_size=None),
-   for float16 and float32 caches.
+4. Random-access read throughput from the cache: ``ECGCache.signals`` batches of 256 in one
+   process, and a torch DataLoader on 2 workers with per-item fetches (batch_size=256,
+   shuffle) and whole-batch fetches (BatchSampler, batch_size=None), float16 and float32.
 
 Usage::
 
@@ -95,6 +95,21 @@ def read_throughput(cache: Path, batched: bool, epochs: int = 3) -> float:
     return n / (time.perf_counter() - start)
 
 
+def read_in_process(cache: Path, repeats: int = 5) -> float:
+    """Random-access batches of 256 with ``ECGCache.signals`` in this process (no workers)."""
+    from fgclep.data import open_cache
+
+    ds = open_cache(cache)
+    rng = np.random.default_rng(0)
+    ds.signals(np.arange(len(ds)))  # page cache warm-up
+    n = 0
+    start = time.perf_counter()
+    for _ in range(repeats):
+        for batch in np.array_split(rng.permutation(len(ds)), max(1, len(ds) // 256)):
+            n += len(ds.signals(batch))
+    return n / (time.perf_counter() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-records", type=int, default=400)
@@ -123,6 +138,9 @@ def main() -> None:
         for dtype in ("float16", "float32"):
             cache = tmp / f"read_{dtype}"
             run_preprocess(small, cache, 2, "bandpass", dtype)
+            rate = read_in_process(cache)
+            results["read"][f"{dtype}, in-process signals()"] = rate
+            print(f"read {dtype + ', in-process':<22}: {rate:10.0f} records/s", flush=True)
             for batched in (False, True):
                 rate = read_throughput(cache, batched)
                 key = f"{dtype}, {'batch fetch' if batched else 'per-item'}"

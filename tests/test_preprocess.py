@@ -188,3 +188,20 @@ def test_cli_preprocess(tmp_path):
     flat = " ".join(bad.output.replace("\u2502", " ").split())  # undo the error box wrapping
     assert bad.exit_code != 0 and "is not a directory" in flat
     assert os.path.isdir(out / "shards")
+
+
+@pytest.mark.realdata
+def test_real_ludb_cache_with_fiducials(tmp_path, shared_data):
+    from fgclep.leads import FIDUCIALS
+
+    res = preprocess(PreprocessConfig("ludb", tmp_path / "l", root=shared_data / "ludb", limit=3,
+                                      progress=False))
+    assert res.n_records == 3 and res.n_skipped == 0
+    ds = open_cache(tmp_path / "l")
+    assert ds.index["id"].tolist() == ["1", "3", "5"] and "rhythm" in ds[0]["report"].lower()
+    truth = [json.loads(x) for x in (tmp_path / "l" / "ludb_fiducials.jsonl").read_text()
+             .splitlines()]
+    assert [t["id"] for t in truth] == ["1", "3", "5"]
+    for t in truth:
+        assert set(t["fiducials"]) == set(FIDUCIALS)
+        assert all(len(rows) == 12 for rows in t["fiducials"].values())

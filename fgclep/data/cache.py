@@ -10,6 +10,8 @@ Layout of a cache directory::
     shards/shard_NNNNN.index.csv    the index rows of that shard (written last: its presence
     shards/shard_NNNNN.skipped.csv  marks the shard complete, which makes runs resumable)
     enhanced_reports.csv  optional, written by ``fgclep recover-features`` (id, enhanced_report)
+    synthetic_params.jsonl / ludb_fiducials.jsonl   ground truth per record id (synthetic
+                          corpus parameters; LUDB's annotated fiducials as FIDUCIALS arrays)
 
 Reading never loads a whole shard: each shard is opened with ``np.load(mmap_mode="r")`` the
 first time a process touches it (so forked or spawned DataLoader workers each map their own).

@@ -72,9 +72,8 @@ def finalize_cache(out: Path, cfg: Any, source: Any, n_shards: int,
     skipped = pd.concat([pd.DataFrame(early_skips, columns=list(_cache.SKIPPED_COLUMNS))]
                         + skipped_parts, ignore_index=True)
     _cache._atomic_write_text(out / "skipped.csv", skipped.to_csv(index=False))
-    if truth_lines:
-        _cache._atomic_write_text(out / f"{cfg.dataset}_params.jsonl",
-                                  "\n".join(truth_lines) + "\n")
+    if truth_lines and source.ground_truth_file:
+        _cache._atomic_write_text(out / source.ground_truth_file, "\n".join(truth_lines) + "\n")
     meta = dict(meta)
     meta.update(complete=True, n_records=int(len(index)), n_skipped=int(len(skipped)),
                 n_shards=int(n_shards),

@@ -20,7 +20,7 @@ import numpy as np
 
 from fgclep.data.record import ECGRecord
 
-__all__ = ["Source", "SyntheticSource", "DATASETS", "make_source"]
+__all__ = ["Source", "SyntheticSource", "DATASETS", "make_source", "jsonable"]
 
 Item = dict[str, Any]
 Skip = tuple[str, str]
@@ -36,6 +36,8 @@ class Source:
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     # Sampling rate every record of the dataset must have (None: any plausible rate).
     expected_rate: float | None = None
+    # Cache file for records' meta["ground_truth"] (JSON lines with the record id), if any.
+    ground_truth_file: str | None = None
 
     def list_items(self, limit: int | None = None) -> tuple[list[Item], list[Skip]]:
         raise NotImplementedError
@@ -65,16 +67,16 @@ def _require_root(root: Path | None, dataset: str) -> Path:
     return root
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """NumPy scalars/arrays (and containers of them) as plain JSON-ready Python objects."""
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
@@ -84,7 +86,10 @@ class SyntheticSource(Source):
 
     ``options["n_records"]`` (default 1000) records; each shard is generated with its own seed
     derived from ``(seed, first record number)`` so shards are independent and resumable.
+    The true parameters of each record go to ``synthetic_params.jsonl``.
     """
+
+    ground_truth_file: str | None = "synthetic_params.jsonl"
 
     def list_items(self, limit: int | None = None) -> tuple[list[Item], list[Skip]]:
         n = int(limit if limit is not None else self.options.get("n_records", 1000))
@@ -101,7 +106,7 @@ class SyntheticSource(Source):
         corpus = synthetic.generate(len(items), seed=seed)
         for k, item in enumerate(items):
             labels = list(corpus.labels[k]) or ["normal"]
-            params = {key: _jsonable(v) for key, v in dict(corpus.params[k]).items()}
+            params = {key: jsonable(v) for key, v in dict(corpus.params[k]).items()}
             rec = ECGRecord(signal=corpus.signals[k], sampling_rate=corpus.sampling_rate,
                             lead_names=tuple(corpus.lead_names), report=corpus.reports[k],
                             labels=labels, record_id=f"synthetic-{item['n']:07d}",

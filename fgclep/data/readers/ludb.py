@@ -18,7 +18,7 @@ import numpy as np
 
 from fgclep.data.readers.wfdb import read_wfdb
 from fgclep.data.record import ECGRecord
-from fgclep.data.sources import Item, Skip, Source
+from fgclep.data.sources import Item, Skip, Source, jsonable
 from fgclep.leads import FIDUCIALS, LEADS_12
 
 __all__ = ["read_ludb", "read_ludb_waves", "ludb_fiducials", "LudbSource"]
@@ -129,6 +129,8 @@ class LudbSource(Source):
     """``fgclep preprocess ludb --root DIR`` (the LUDB folder or its ``data/``)."""
 
     expected_rate: float | None = 500.0
+    # The cardiologists' fiducials (500 Hz, 10 s: valid in cache coordinates) per record.
+    ground_truth_file: str | None = "ludb_fiducials.jsonl"
 
     def list_items(self, limit: int | None = None) -> tuple[list[Item], list[Skip]]:
         root = Path(self.root)
@@ -140,4 +142,7 @@ class LudbSource(Source):
         return [{"source": str(h.with_suffix(""))} for h in heads], []
 
     def load(self, item: Item) -> ECGRecord:
-        return read_ludb(item["source"], annotations=False)
+        rec = read_ludb(item["source"], annotations=True)
+        rec.meta["ground_truth"] = {"fiducials": jsonable(rec.meta.pop("fiducials")),
+                                    "annotated_span": jsonable(rec.meta.pop("annotated_span"))}
+        return rec
