@@ -12,8 +12,10 @@ import numpy as np
 from fgclep.leads import FIDUCIALS, LEADS_12_LOWER, measurement_columns
 from fgclep.signal._validate import as_signal_array, check_backend, check_sampling_rate
 from fgclep.signal.delineate import Delineation, ecg_delineate, resolve_lead_names
+from fgclep.signal.peaks import ecg_peaks
 
-__all__ = ["ecg_measure", "measure_from_fiducials", "std_lead_index"]
+# ecg_peaks and ecg_delineate are re-exported: this module is the front of the whole pipeline.
+__all__ = ["ecg_delineate", "ecg_measure", "ecg_peaks", "measure_from_fiducials", "std_lead_index"]
 
 MEASURE_BACKENDS = ("cpp", "numpy", "neurokit2")
 
