@@ -15,6 +15,12 @@ class BackendName(str, Enum):
     transformers = "transformers"
 
 
+class Validator(str, Enum):
+    measurements = "measurements"
+    model = "model"
+    both = "both"
+
+
 class Measurements(str, Enum):
     fgclep = "fgclep"
     machine = "machine"
@@ -54,6 +60,15 @@ def recover_features_command(
         help="Put unverifiable features into the enhanced report too.")] = False,
     proposal_cache: Annotated[Optional[Path], typer.Option(
         help="sqlite proposal cache (default: next to --out).")] = None,
+    validator: Annotated[Validator, typer.Option(
+        help="measurements; model: a coarse-stage model must score the ECG against each "
+        "feature's phrase above a per-feature threshold; both: measurements then model.")
+    ] = Validator.measurements,
+    checkpoint: Annotated[Optional[Path], typer.Option(
+        help="Coarse-stage RUN_DIR (or model folder) for --validator model/both.")] = None,
+    keep_rate: Annotated[float, typer.Option(
+        help="Model check: share of each feature's candidates kept (sets its threshold).")
+    ] = 0.8,
 ) -> None:
     """Propose waveform features for each report, keep those the ECG's measurements confirm."""
     from fgclep.recovery.pipeline import RecoveryConfig, format_stats, recover_features
@@ -75,7 +90,8 @@ def recover_features_command(
                          machine_measurements=machine_measurements,
                          measurements=measurements.value, backend=backend.value,
                          backend_options={k: v for k, v in options.items() if k in allowed},
-                         keep_unverifiable=keep_unverifiable, proposal_cache=proposal_cache)
+                         keep_unverifiable=keep_unverifiable, proposal_cache=proposal_cache,
+                         validator=validator.value, checkpoint=checkpoint, keep_rate=keep_rate)
     try:
         res = recover_features(cfg)
     except (ValueError, ImportError, TypeError) as exc:

@@ -22,6 +22,7 @@ from typing import Optional
 
 from fgclep.recovery.backends import BACKENDS, create_backend
 from fgclep.recovery.cache import ProposalCache
+from fgclep.recovery.model_check import VALIDATORS, apply_model_check, load_checkpoint
 from fgclep.recovery.normalize import split_statements, statement_set_key
 from fgclep.recovery.render import render_enhanced
 from fgclep.recovery.validate import MEASUREMENT_MODES, machine_row, validate_features
@@ -45,6 +46,9 @@ class RecoveryConfig:
     keep_unverifiable: bool = False              # unverifiable features enter the report text
     proposal_cache: Optional[str | os.PathLike] = None  # default: <out stem>.proposals.sqlite
     batch_size: int = 256                        # records per chunk (written, then flushed)
+    validator: str = "measurements"              # measurements | model | both (second check)
+    checkpoint: Optional[str | os.PathLike] = None  # coarse-stage RUN_DIR for the model check
+    keep_rate: float = 0.8                       # model check: share of candidates kept
 
 
 @dataclass
@@ -119,6 +123,14 @@ def _check(cfg: RecoveryConfig) -> None:
     if cfg.measurements != "machine" and cfg.features is None and cfg.cache is None:
         raise ValueError("recover_features: fgclep measurements need features (FEATURES.csv) "
                          "or a cache whose signals are measured")
+    if cfg.validator not in VALIDATORS:
+        raise ValueError(f"recover_features: validator must be one of {VALIDATORS}, "
+                         f"got {cfg.validator!r}")
+    if cfg.validator != "measurements" and (cfg.checkpoint is None or cfg.cache is None):
+        raise ValueError(f"recover_features: validator={cfg.validator!r} needs checkpoint "
+                         "(a coarse-stage RUN_DIR) and cache (the ECG signals it scores)")
+    if not 0.0 < cfg.keep_rate <= 1.0:
+        raise ValueError(f"recover_features: keep_rate must be in (0, 1], got {cfg.keep_rate}")
     if cfg.batch_size < 1:
         raise ValueError(f"recover_features: batch_size must be >= 1, got {cfg.batch_size}")
 
@@ -184,15 +196,15 @@ def _propose_sets(backend, store: ProposalCache, namespace: str, sets: dict, run
 
 def compute_stats(rows: list[dict]) -> dict:
     """Per-feature proposed/confirmed/refuted/unverifiable counts and overall rates."""
-    per = {fid: {"proposed": 0, "confirmed": 0, "refuted": 0, "unverifiable": 0}
-           for fid in FEATURE_IDS}
+    per = {fid: {"proposed": 0, "confirmed": 0, "refuted": 0, "unverifiable": 0,
+                 "model_rejected": 0} for fid in FEATURE_IDS}
     for row in rows:
-        for kind in ("proposed", "confirmed", "refuted", "unverifiable"):
+        for kind in ("proposed", "confirmed", "refuted", "unverifiable", "model_rejected"):
             for fid in row.get(kind, []):
                 if fid in per:
                     per[fid][kind] += 1
     tot = {k: sum(v[k] for v in per.values())
-           for k in ("proposed", "confirmed", "refuted", "unverifiable")}
+           for k in ("proposed", "confirmed", "refuted", "unverifiable", "model_rejected")}
     verifiable = tot["confirmed"] + tot["refuted"]
     return {"n_records": len(rows), "totals": tot,
             "refuted_rate": tot["refuted"] / verifiable if verifiable else None,
@@ -203,14 +215,19 @@ def compute_stats(rows: list[dict]) -> dict:
 
 def format_stats(stats: dict) -> str:
     """Plain-text table of :func:`compute_stats` output."""
+    model = bool(stats.get("model_check"))
     lines = [f"{'feature':28s} {'proposed':>9s} {'confirmed':>9s} {'refuted':>8s} "
-             f"{'unverif.':>8s}"]
+             f"{'unverif.':>8s}" + (f" {'model-rej.':>10s}" if model else "")]
     for fid, c in stats["features"].items():
         lines.append(f"{fid:28s} {c['proposed']:9d} {c['confirmed']:9d} {c['refuted']:8d} "
-                     f"{c['unverifiable']:8d}")
+                     f"{c['unverifiable']:8d}" + (f" {c['model_rejected']:10d}" if model else ""))
     rate = stats["refuted_rate"]
     lines.append(f"records: {stats['n_records']}; refuted (hallucination) rate among verifiable "
                  f"proposals: {'n/a' if rate is None else f'{100 * rate:.1f} %'}")
+    if model:
+        mc = stats["model_check"]
+        lines.append(f"model check ({mc['validator']}, keep rate {mc['keep_rate']:.2f}): "
+                     f"{mc['kept']} kept, {mc['rejected']} rejected")
     return "\n".join(lines)
 
 
@@ -265,8 +282,20 @@ def recover_features(config: RecoveryConfig) -> RecoveryResult:
                 fh.flush()
     finally:
         store.close()
+    model_summary = None
+    if cfg.validator != "measurements":
+        model = load_checkpoint(cfg.checkpoint)
+        model_summary = apply_model_check(done_rows, ds, model, cfg.validator, cfg.keep_rate,
+                                          cfg.keep_unverifiable)
+        for row in done_rows:
+            row["enhanced_report"] = render_enhanced(row["report"], row["model_kept"])
+        tmp = out.with_suffix(out.suffix + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.writelines(json.dumps(r) + "\n" for r in done_rows)
+        os.replace(tmp, out)
     stats = compute_stats(done_rows)
     stats.update({"backend": namespace, "measurements": cfg.measurements,
+                  "validator": cfg.validator, "model_check": model_summary,
                   "keep_unverifiable": cfg.keep_unverifiable, "run": run,
                   "n_input_records": len(records)})
     stats_path = Path(f"{_stem(out)}.stats.json")
