@@ -88,8 +88,9 @@ __attribute__((target("avx2,fma"))) void pass_avx2(double* buf, std::ptrdiff_t l
                 v = y;
             } else {
                 const __m256d b0 = _mm256_broadcast_sd(&c[s].b0), b2 = _mm256_broadcast_sd(&c[s].b2);
-                const __m256d y = _mm256_fmadd_pd(b0, v, z0[s]);
-                // b1 x + z1 and b2 x do not wait for y; only one FMA each follows it.
+                // b0 x is formed off the recurrence, so y waits for one add (not an FMA), and
+                // b1 x + z1 and b2 x do not wait for y: only one FMA each follows it.
+                const __m256d y = _mm256_add_pd(_mm256_mul_pd(b0, v), z0[s]);
                 z0[s] = _mm256_fnmadd_pd(a1, y, _mm256_fmadd_pd(b1, v, z1[s]));
                 z1[s] = _mm256_fnmadd_pd(a2, y, _mm256_mul_pd(b2, v));
                 v = y;
