@@ -96,7 +96,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None, help="write the results as JSON")
     ap.add_argument("--repeat", type=int, default=20, help="passes for the throughput timings")
     args = ap.parse_args()
-    from fgclep.signal.measure import ecg_measure, measure_from_fiducials
+    from fgclep.signal import ecg_measure, measure_from_fiducials
 
     records = load_records(args.data)
     normalised = amplitude_normalised(records)

@@ -132,7 +132,7 @@ def test_pipeline_reports_and_features(tmp_path):
     stats = json.loads(res.stats_path.read_text())
     assert res.stats_path == tmp_path / "ENH.stats.json"
     assert stats["features"]["pr_prolonged"] == {"proposed": 2, "confirmed": 1, "refuted": 1,
-                                                 "unverifiable": 0}
+                                                 "unverifiable": 0, "model_rejected": 0}
     assert stats["run"]["backend_calls"] == 3       # r1 and r4 share a statement set
     tot = stats["totals"]
     assert stats["refuted_rate"] == pytest.approx(tot["refuted"] / (tot["confirmed"] +

@@ -157,16 +157,8 @@ def _read_done(out: Path) -> list[dict]:
     return rows
 
 
-def _ecg_measure():
-    try:
-        from fgclep.signal import ecg_measure
-    except ImportError:  # the package export may land after the module itself
-        from fgclep.signal.measure import ecg_measure
-    return ecg_measure
-
-
 def _measure_chunk(ds, positions: list[int]) -> list[dict]:
-    ecg_measure = _ecg_measure()
+    from fgclep.signal import ecg_measure
 
     signals = ds.signals(positions)
     table = ecg_measure(signals, float(ds.meta.get("sampling_rate", 500)))
