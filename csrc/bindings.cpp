@@ -197,6 +197,21 @@ PYBIND11_MODULE(_core, m) {
             dl::analyze_batch(x.data(), x.shape(0), static_cast<int>(x.shape(1)), x.shape(2), fs, si, o);
             return out;
         }, py::arg("signal"), py::arg("fs"), py::arg("std_index"), "Measurements of (records, leads, samples).");
+        m.def("delin_analyze", [=](const F64& x, double fs, const I32& idx) {
+            check(x, 2, fs, "delin_analyze");
+            const int* si = std_index(idx);
+            F64 out(py::ssize_t(dl::kMeasures));
+            double* o = out.mutable_data();
+            dl::Fiducials f;
+            {
+                py::gil_scoped_release nogil;
+                std::vector<double> c(static_cast<std::size_t>(x.size()));
+                f = dl::analyze(x.data(), static_cast<int>(x.shape(0)), x.shape(1), fs, si, c.data(), o);
+            }
+            I64 lead({py::ssize_t(dl::N_FID), py::ssize_t(f.n_leads), py::ssize_t(f.n_beats)}, f.lead.data());
+            I64 glob({py::ssize_t(dl::N_FID), py::ssize_t(f.n_beats)}, f.glob.data());
+            return py::make_tuple(lead, glob, out);
+        }, py::arg("signal"), py::arg("fs"), py::arg("std_index"), "Fiducials and measurements of one record.");
         m.def("delin_measure_fiducials", [=](const F64& x, double fs, const I64& fid, const I32& idx) {
             check(x, 2, fs, "delin_measure_fiducials");
             const int* si = std_index(idx);

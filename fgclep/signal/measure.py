@@ -15,7 +15,8 @@ from fgclep.signal.delineate import Delineation, ecg_delineate, resolve_lead_nam
 from fgclep.signal.peaks import ecg_peaks
 
 # ecg_peaks and ecg_delineate are re-exported: this module is the front of the whole pipeline.
-__all__ = ["ecg_delineate", "ecg_measure", "ecg_peaks", "measure_from_fiducials", "std_lead_index"]
+__all__ = ["analyze_record", "ecg_delineate", "ecg_measure", "ecg_peaks", "measure_from_fiducials",
+           "std_lead_index"]
 
 MEASURE_BACKENDS = ("cpp", "numpy", "neurokit2")
 
@@ -152,6 +153,36 @@ def ecg_measure(signal, sampling_rate, lead_names=None, backend: str = "cpp"):
 
         return pd.DataFrame(values, columns=measurement_columns())
     return _as_dict(values[0])
+
+
+def analyze_record(signal, sampling_rate, lead_names=None) -> tuple[Delineation, dict[str, float]]:
+    """Delineation and measurements of one record in one C++ pass (what the CLI writes).
+
+    Parameters
+    ----------
+    signal : array_like
+        One record ``(leads, samples)`` in mV (NaN runs allowed).
+    sampling_rate : float
+        Sampling rate in Hz.
+    lead_names : sequence of str, optional
+        Row names; default LEADS_12 for 12 rows.
+
+    Returns
+    -------
+    (Delineation, dict)
+        The same as ``ecg_delineate`` and ``ecg_measure`` would return, computed once.
+    """
+    func = "analyze_record"
+    fs = check_sampling_rate(sampling_rate, func)
+    batch = as_signal_array(signal, func, check_finite=False)
+    if len(batch.shape) == 3:
+        raise ValueError(f"{func}: signal must be one record (leads, samples), got shape {batch.shape}")
+    x = np.ascontiguousarray(batch.rows, dtype=np.float64)
+    names = resolve_lead_names(lead_names, x.shape[0], func)
+    from fgclep import _core
+
+    lead, glob, values = _core.delin_analyze(x, fs, std_lead_index(names))
+    return Delineation.from_arrays(lead, glob, names, fs), _as_dict(np.asarray(values))
 
 
 def _measure_one(x: np.ndarray, fs: float, names, index, backend: str) -> np.ndarray:
