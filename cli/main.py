@@ -25,6 +25,8 @@ app = typer.Typer(
 _COMMAND_MODULES: tuple[str, ...] = (
     "demo",
     "preprocess",
+    "extract_features",
+    "plot_ecg",
     "recover_features",
     "tasks",
     "download",
