@@ -57,7 +57,7 @@ def ecg_like(n_records: int, seed: int = 0) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=1000, help="records in the batch (default 1000)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed repeats of each fgclep batch call (best kept)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats of each fgclep batch call (best kept)")
     parser.add_argument("--scipy-repeats", type=int, default=2, help="timed repeats of the scipy batch call")
     args = parser.parse_args()
 
