@@ -266,3 +266,21 @@ def test_cli_and_enhanced_cache(tmp_path):
     bad = CliRunner().invoke(app, ["recover-features", "--cache", str(cache), "--out", str(out),
                                    "--base-url", "http://x"])
     assert bad.exit_code != 0 and "does not apply" in bad.output
+
+
+@pytest.mark.realdata
+def test_real_mimic_machine_measurements(tmp_path, shared_data):
+    mm = shared_data / "mimic-iv-ecg" / "machine_measurements.csv"
+    with open(mm, newline="") as f:
+        row = next(csv.DictReader(f))
+    report = ". ".join(row[f"report_{i}"] for i in range(18) if row[f"report_{i}"].strip())
+    reports = _write_csv(tmp_path / "r.csv", [{"record": row["study_id"], "report": report}])
+    out = tmp_path / "mimic.jsonl"
+    recover_features(RecoveryConfig(out=out, reports=reports, measurements="machine",
+                                    machine_measurements=mm))
+    (res,) = _rows(out)
+    # "Sinus rhythm" at RR 659 ms (91 bpm): the rate is confirmed; P presence and the right
+    # atrial abnormality's P amplitude are not in machine measurements.
+    assert "hr_normal" in res["confirmed"]
+    assert {"p_present", "p_tall"} <= set(res["unverifiable"])
+    assert res["enhanced_report"].startswith(report)

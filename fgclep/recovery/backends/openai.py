@@ -10,6 +10,7 @@ variable named by ``api_key_env`` and never logged or stored in errors or the ca
 """
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import os
@@ -130,7 +131,7 @@ class OpenAIBackend(Backend):
             try:
                 status, headers, raw = self._post(self._body(statements, fmt))
             except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError,
-                    OSError) as err:
+                    OSError, http.client.HTTPException) as err:
                 status, raw, last = -1, b"", f"{type(err).__name__}: {getattr(err, 'reason', err)}"
             if status == 200:
                 try:
