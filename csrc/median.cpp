@@ -11,7 +11,6 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
-#include <numeric>
 #include <stdexcept>
 
 #include "parallel.hpp"
@@ -40,30 +39,33 @@ template <class T>
 void rank_row(const T* x, std::ptrdiff_t n, MedianScratch<T>& s) {
     s.sorted.resize(static_cast<std::size_t>(n));
     s.rank.resize(static_cast<std::size_t>(n));
-    std::vector<std::int32_t> order(static_cast<std::size_t>(n));
+    s.keys.resize(static_cast<std::size_t>(n));
+    s.keys_tmp.resize(static_cast<std::size_t>(n));
+    std::uint64_t* src = s.keys.data();
     if constexpr (sizeof(T) == 4) {
-        // LSD radix sort on (key << 32 | index), four 8-bit digits of the key.
-        s.keys.resize(static_cast<std::size_t>(n));
-        s.keys_tmp.resize(static_cast<std::size_t>(n));
-        for (std::ptrdiff_t i = 0; i < n; ++i)
-            s.keys[static_cast<std::size_t>(i)] = (order_key(x[i]) << 32) | static_cast<std::uint64_t>(i);
-        std::uint64_t* src = s.keys.data();
+        // LSD radix sort of (key << 32 | index) on the key's four bytes; the histograms of all
+        // four digits are gathered in one pass.
+        std::uint32_t hist[4][257] = {};
+        for (std::ptrdiff_t i = 0; i < n; ++i) {
+            const std::uint64_t k = order_key(x[i]);
+            src[i] = (k << 32) | static_cast<std::uint64_t>(i);
+            for (int d = 0; d < 4; ++d) ++hist[d][((k >> (8 * d)) & 0xFF) + 1];
+        }
         std::uint64_t* dst = s.keys_tmp.data();
-        for (int shift = 32; shift < 64; shift += 8) {
-            std::size_t hist[257] = {};
-            for (std::ptrdiff_t i = 0; i < n; ++i) ++hist[((src[i] >> shift) & 0xFF) + 1];
-            if (hist[((src[0] >> shift) & 0xFF) + 1] == static_cast<std::size_t>(n)) continue;  // one bucket: no-op
-            for (int b = 0; b < 256; ++b) hist[b + 1] += hist[b];
-            for (std::ptrdiff_t i = 0; i < n; ++i) dst[hist[(src[i] >> shift) & 0xFF]++] = src[i];
+        for (int d = 0; d < 4; ++d) {
+            std::uint32_t* h = hist[d];
+            const int shift = 32 + 8 * d;
+            if (h[((src[0] >> shift) & 0xFF) + 1] == static_cast<std::uint32_t>(n)) continue;  // one bucket: no-op
+            for (int b = 0; b < 256; ++b) h[b + 1] += h[b];
+            for (std::ptrdiff_t i = 0; i < n; ++i) dst[h[(src[i] >> shift) & 0xFF]++] = src[i];
             std::swap(src, dst);
         }
-        for (std::ptrdiff_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(src[i] & 0xFFFFFFFFu);
     } else {
-        std::iota(order.begin(), order.end(), 0);
-        std::stable_sort(order.begin(), order.end(), [x](std::int32_t a, std::int32_t b) { return x[a] < x[b]; });
+        for (std::ptrdiff_t i = 0; i < n; ++i) src[i] = static_cast<std::uint64_t>(i);
+        std::stable_sort(src, src + n, [x](std::uint64_t a, std::uint64_t b) { return x[a] < x[b]; });
     }
     for (std::ptrdiff_t r = 0; r < n; ++r) {
-        const std::int32_t i = order[static_cast<std::size_t>(r)];
+        const auto i = static_cast<std::ptrdiff_t>(src[r] & 0xFFFFFFFFu);
         s.sorted[static_cast<std::size_t>(r)] = x[i];
         s.rank[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(r);
     }
