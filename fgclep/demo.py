@@ -1,13 +1,19 @@
-"""``fgclep demo``: an offline tour of fgclep on the SYNTHETIC corpus.
+"""``fgclep demo``: the whole fgclep chain, offline, on the SYNTHETIC corpus.
 
 The demo is a sequence of steps, each a function ``step(config, state) -> dict`` that reads what
 earlier steps left in ``state`` (a plain dict) and returns its own section of the result;
 :func:`run_demo` runs :data:`STEPS` in order, collects the sections under their names, writes
-``demo_summary.json`` into the output folder and returns the whole result. Later parts of the
-chain (pretraining, zero-shot evaluation) extend the demo by appending steps.
+``demo_summary.json`` into the output folder and returns the whole result.
+
+Steps: ``corpus``, ``clean``, ``plot`` (the signal core: generate, clean, time against scipy,
+raw-vs-clean PNG), then the chain of :mod:`fgclep.demo_steps`: ``preprocess`` (cache),
+``features`` (measurements), ``recover`` (enhanced reports, knowledge-base backend), ``train``
+(coarse, then fine) and ``evaluate`` (zero-shot and linear probe of the fine, coarse and a random
+encoder on held-out test records; ``results.json``, ``results.md`` and PNGs).
 
 Everything the demo produces is labelled SYNTHETIC: the data come from
-:mod:`fgclep.data.synthetic`, never from patients.
+:mod:`fgclep.data.synthetic`, never from patients. With ``data=CACHE`` the chain runs on a real
+preprocessed cache instead, and its results are labelled REAL DATA.
 """
 from __future__ import annotations
 
@@ -16,25 +22,45 @@ import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
+
+from fgclep import demo_steps
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_OUT = Path("fgclep-demo")
 
 
+TARGETS = ("identity", "fgclep")
+
+
 @dataclass
 class DemoConfig:
     """Settings of one demo run."""
-    out_dir: Path = DEFAULT_OUT      # folder for the PNG and demo_summary.json
-    n_records: int = 200             # synthetic records to generate and clean
-    seed: int = 0                    # corpus seed
-    small: bool = False              # a fast smoke run (few records; later steps shrink too)
+    out_dir: Path = DEFAULT_OUT      # folder for everything the demo writes
+    n_records: int = 200             # synthetic records to generate and clean (signal steps)
+    seed: int = 0                    # corpus, split and training seed
+    small: bool = False              # a fast smoke run (CI): fewer records and epochs everywhere
+    chain: bool = True               # run the pretraining/evaluation chain after the signal steps
+    data: Optional[Path] = None      # a real preprocessed cache for the chain instead of synthetic
+    task: Optional[str] = None       # evaluation task (default: the synthetic task / the cache's)
+    chain_records: Optional[int] = None  # synthetic records in the chain's cache (default by size)
+    target: str = "identity"         # loss targets for both stages (see fgclep.demo_steps)
 
     def __post_init__(self) -> None:
         self.out_dir = Path(self.out_dir)
+        if self.data is not None:
+            self.data = Path(self.data)
+            if not (self.data / "index.csv").is_file():
+                raise ValueError(f"run_demo: data {str(self.data)!r} is not a preprocessed cache "
+                                 "(no index.csv); make one with `fgclep preprocess`")
+        if self.target not in TARGETS:
+            raise ValueError(f"run_demo: target must be one of {TARGETS}, got {self.target!r}")
+        if self.chain_records is not None and (isinstance(self.chain_records, bool) or not isinstance(
+                self.chain_records, int) or self.chain_records < 50):
+            raise ValueError(f"run_demo: chain_records must be an int >= 50, got {self.chain_records!r}")
         if isinstance(self.n_records, bool) or not isinstance(self.n_records, int) \
                 or self.n_records < 1:
             raise ValueError(f"run_demo: n_records must be an int >= 1, got {self.n_records!r}")
@@ -120,11 +146,19 @@ def step_plot(config: DemoConfig, state: dict) -> dict:
     return {"record_id": corpus.record_ids[i], "png": str(path)}
 
 
-STEPS: list[tuple[str, Callable[[DemoConfig, dict], dict]]] = [
+SIGNAL_STEPS: list[tuple[str, Callable[[DemoConfig, dict], dict]]] = [
     ("corpus", step_corpus),
     ("clean", step_clean),
     ("plot", step_plot),
 ]
+CHAIN_STEPS: list[tuple[str, Callable[[DemoConfig, dict], dict]]] = [
+    ("preprocess", demo_steps.step_preprocess),
+    ("features", demo_steps.step_features),
+    ("recover", demo_steps.step_recover),
+    ("train", demo_steps.step_train),
+    ("evaluate", demo_steps.step_evaluate),
+]
+STEPS = SIGNAL_STEPS + CHAIN_STEPS
 
 
 def format_summary(result: dict) -> str:
@@ -152,11 +186,17 @@ def format_summary(result: dict) -> str:
             lines.append(f"  {name}: {section['summary']}")
     if "summary_json" in result:
         lines.append(f"  summary: {result['summary_json']}")
+    if "evaluate" in result:
+        lines += ["", result["evaluate"]["table"]]
+    if "seconds" in result:
+        lines.append(f"\ndemo wall time {result['seconds']:.0f} s")
     return "\n".join(lines)
 
 
 def run_demo(out_dir: str | Path = DEFAULT_OUT, n_records: int | None = None, seed: int = 0,
-             small: bool = False) -> dict:
+             small: bool = False, chain: bool = True, data: str | Path | None = None,
+             task: str | None = None, chain_records: int | None = None,
+             target: str = "identity") -> dict:
     """Run the offline demo on the SYNTHETIC corpus and return its result.
 
     Parameters
@@ -168,13 +208,24 @@ def run_demo(out_dir: str | Path = DEFAULT_OUT, n_records: int | None = None, se
     seed : int
         Corpus seed.
     small : bool
-        Quick smoke run.
+        Quick smoke run (what CI runs).
+    chain : bool
+        Run the pretraining and evaluation chain after the signal steps.
+    data : path, optional
+        A real preprocessed cache for the chain (instead of a generated synthetic one).
+    task : str, optional
+        Evaluation task; default ``synthetic``, or the first task of the cache's dataset.
+    chain_records : int, optional
+        Synthetic records in the chain's cache (default 1500, or 400 with ``small``).
+    target : {"identity", "fgclep"}
+        Loss targets of both training stages.
 
     Returns
     -------
     dict
-        ``{"config": ..., "corpus": ..., "clean": ..., "plot": ..., "summary_json": path}``;
-        each step's section is a JSON-serialisable dict (see the ``step_*`` functions).
+        ``{"config": ..., "corpus": ..., "clean": ..., "plot": ..., "preprocess": ...,
+        "features": ..., "recover": ..., "train": ..., "evaluate": ..., "summary_json": path,
+        "seconds": wall time}``; each step's section is a JSON-serialisable dict.
 
     Examples
     --------
@@ -183,13 +234,20 @@ def run_demo(out_dir: str | Path = DEFAULT_OUT, n_records: int | None = None, se
     """
     if n_records is None:
         n_records = SMALL_N_RECORDS if small else DemoConfig.n_records
-    config = DemoConfig(out_dir=Path(out_dir), n_records=n_records, seed=seed, small=small)
+    config = DemoConfig(out_dir=Path(out_dir), n_records=n_records, seed=seed, small=small,
+                        chain=chain, data=data, task=task, chain_records=chain_records,
+                        target=target)
     config.out_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
     state: dict = {}
-    result: dict = {"config": {**asdict(config), "out_dir": str(config.out_dir)}}
-    for name, step in STEPS:
+    result: dict = {"config": {**asdict(config), "out_dir": str(config.out_dir),
+                               "data": str(config.data) if config.data else None},
+                    "label": "SYNTHETIC" if config.data is None else "SYNTHETIC signal steps; "
+                             f"chain on REAL DATA {config.data}"}
+    for name, step in (STEPS if config.chain else SIGNAL_STEPS):
         logger.info("demo step %s", name)
         result[name] = step(config, state)
+    result["seconds"] = time.perf_counter() - t0
     path = config.out_dir / "demo_summary.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     result["summary_json"] = str(path)
