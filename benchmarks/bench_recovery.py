@@ -90,11 +90,51 @@ def supported(concept, confirmed: set, refuted: set) -> bool | None:
     return False if decided else None
 
 
+SYNTHETIC_TRUE = {"sinus_bradycardia": ["hr_low"], "sinus_tachycardia": ["hr_high"],
+                  "av_block_1": ["pr_prolonged"], "bundle_branch_block": ["qrs_wide"],
+                  "left_axis_deviation": ["axis_left"], "right_axis_deviation": ["axis_right"],
+                  "long_qt": ["qtc_prolonged"], "low_voltage": ["low_voltage"],
+                  "lvh": ["lvh_voltage"], "atrial_fibrillation": ["p_absent", "rr_irregular"]}
+
+
+def synthetic_check(n: int, seed: int = 11) -> dict:
+    """SYNTHETIC corpus: share of parameter-guaranteed features confirmed and of clearly absent
+    (parameter margin) features refuted, with fgclep measurements."""
+    from fgclep.data.synthetic import generate
+    from fgclep.signal import ecg_measure
+
+    corpus = generate(n, seed=seed)
+    rows = ecg_measure(corpus.signals, corpus.sampling_rate).to_dict("records")
+    counts = {"true": 0, "true_confirmed": 0, "wrong": 0, "wrong_refuted": 0}
+    for labels, p, row in zip(corpus.labels, corpus.params, rows):
+        true = [f for lab in labels for f in SYNTHETIC_TRUE.get(lab, [])]
+        true += [f"{lab}_{p['st_territory']}" for lab in ("st_elevation", "st_depression")
+                 if lab in labels]
+        true += [f"t_inversion_{p['t_inversion_territory']}"] if "t_inversion" in labels else []
+        wrong = (["hr_low", "hr_high"] if 65 <= p["heart_rate"] <= 95 else [])
+        wrong += [f for f, ok in (("pr_prolonged", "atrial_fibrillation" not in labels
+                                   and p["pr_interval"] < 185),
+                                  ("p_absent", "atrial_fibrillation" not in labels),
+                                  ("qrs_wide", p["qrs_duration"] < 105),
+                                  ("axis_left", p["qrs_axis"] > -15),
+                                  ("axis_right", p["qrs_axis"] < 75),
+                                  ("lvh_voltage", p["sokolow_lyon"] < 3.0),
+                                  ("low_voltage", "lvh" in labels)) if ok]
+        v, w = validate_features(true, row), validate_features(wrong, row)
+        counts["true"] += len(true)
+        counts["true_confirmed"] += len(v.confirmed)
+        counts["wrong"] += len(wrong)
+        counts["wrong_refuted"] += len(w.refuted)
+    return counts
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--out", type=Path, default=None, help="write the results as JSON")
     ap.add_argument("--repeat", type=int, default=20, help="passes for the throughput timings")
+    ap.add_argument("--synthetic", type=int, default=120,
+                    help="records of the synthetic check (0: skip)")
     args = ap.parse_args()
     from fgclep.signal import ecg_measure, measure_from_fiducials
 
@@ -179,6 +219,13 @@ def main() -> None:
               f"unverifiable {i - r - c:3d}")
     print(f"\nkb backend: {kb_rate:.0f} records/s; validation: {val_rate:.0f} records/s; "
           f"ecg_measure on {len(records)} records: {t_measure:.2f} s")
+    if args.synthetic:
+        c = synthetic_check(args.synthetic)
+        result["synthetic"] = c
+        print(f"SYNTHETIC ({args.synthetic} records): true features confirmed "
+              f"{c['true_confirmed']}/{c['true']} = {100 * c['true_confirmed'] / c['true']:.1f} %; "
+              f"absent features refuted {c['wrong_refuted']}/{c['wrong']} = "
+              f"{100 * c['wrong_refuted'] / c['wrong']:.1f} %")
     if args.out:
         args.out.write_text(json.dumps(result, indent=1))
 
