@@ -109,6 +109,7 @@ def test_non_contiguous_input_equals_contiguous(rng):
     base = _walk(rng, (1500, 12), np.float32)
     view = base.T  # (12, 1500), Fortran-ordered view
     np.testing.assert_array_equal(bandpass(view, 500), bandpass(np.ascontiguousarray(view), 500))
+    np.testing.assert_array_equal(bandpass(view.astype(">f4"), 500), bandpass(view, 500))  # big-endian
     strided = _walk(rng, (4, 3000), np.float64)[:, ::2]
     np.testing.assert_array_equal(notch(strided, 250), notch(strided.copy(), 250))
     np.testing.assert_array_equal(remove_baseline(view, 500), remove_baseline(view.copy(), 500))

@@ -88,6 +88,8 @@ def as_signal_array(
         interpolation) and the original shape.
     """
     arr = np.asarray(signal)
+    if arr.dtype.kind == "f" and arr.dtype.itemsize in (4, 8) and not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))  # e.g. big-endian data from a file
     if arr.dtype not in (np.float32, np.float64):
         raise TypeError(f"{func}: {name} must be float32 or float64, got dtype {arr.dtype}")
     if arr.ndim < 1 or arr.ndim > 3:
