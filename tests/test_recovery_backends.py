@@ -111,7 +111,8 @@ def _handler(state: _State):
                 time.sleep(1.5)
             if scenario == "badbody" and n == 0:
                 return self._send(200, b"<html>proxy error</html>")
-            if scenario == "schema" and body.get("response_format", {}).get("type") == "json_schema":
+            fmt = body.get("response_format", {}).get("type")
+            if scenario == "schema" and fmt == "json_schema":
                 return self._send(400, {"error": "response_format json_schema unsupported"})
             if scenario == "down":
                 return self._send(503, {"error": "unavailable"})

@@ -17,7 +17,7 @@ import pytest
 
 from fgclep.recovery.backends.base import Proposal
 from fgclep.recovery.cache import ProposalCache
-from fgclep.recovery.pipeline import RecoveryConfig, compute_stats, recover_features
+from fgclep.recovery.pipeline import RecoveryConfig, recover_features
 from fgclep.recovery.render import render_enhanced
 from fgclep.recovery.validate import evaluate_feature, machine_row, validate_features
 

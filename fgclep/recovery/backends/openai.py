@@ -20,7 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from typing import Optional, Sequence
+from typing import Sequence
 
 from fgclep.recovery.backends.base import (PROMPT_VERSION, Backend, Proposal, build_messages,
                                            feature_schema, parse_output)
