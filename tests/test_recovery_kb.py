@@ -48,9 +48,10 @@ def test_free_text_statements(kb, text, concept):
 def test_word_order_case_punctuation_share_a_key():
     a = statement_key("First-degree atrioventricular block")
     assert a == statement_key("block; AV -- FIRST degree") == statement_key("AV block I")
-    assert statement_set_key(["Sinus rhythm", "LVH"]) == statement_set_key(
-        ["left ventricular hypertrophy", "sinus  RHYTHM.", "Sinus rhythm"])
+    assert statement_set_key(["Sinus rhythm", "Left ventricular hypertrophy"]) == \
+        statement_set_key(["hypertrophy, left-ventricular", "sinus  RHYTHM.", "Sinus rhythm"])
     assert normalize_code(" nst_ ") == "NST"
+    assert statement_set_key(["AF"]) != statement_set_key(["atrial fibrillation"])
     assert split_statements("A. B; C\nD") == ["A", "B", "C", "D"]
     assert tokens("") == [] and split_statements("") == []
     with pytest.raises(TypeError, match="tokens"):

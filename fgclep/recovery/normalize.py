@@ -148,7 +148,13 @@ def split_statements(report: str) -> list[str]:
 
 
 def statement_set_key(statements: Iterable[str]) -> str:
-    """Key of a statement set for caching: sorted unique normalised statements joined by ``|``."""
-    keys = {normalize_statement(s) for s in statements}
+    """Key of a statement set for caching: sorted unique normalised statements joined by ``|``.
+
+    A one-word statement keeps its code form (``code:AF``): label codes can mean different
+    things per dataset (Chapman's AF is flutter), so they must not share a key with the text
+    their abbreviation expands to.
+    """
+    keys = {f"code:{normalize_code(s)}" if s.strip() and " " not in s.strip()
+            else normalize_statement(s) for s in statements}
     keys.discard("")
     return "|".join(sorted(keys))
