@@ -284,3 +284,19 @@ def test_real_mimic_machine_measurements(tmp_path, shared_data):
     assert "hr_normal" in res["confirmed"]
     assert {"p_present", "p_tall"} <= set(res["unverifiable"])
     assert res["enhanced_report"].startswith(report)
+
+
+def test_backend_failures_are_skipped_listed_and_retried(tmp_path):
+    reports, feats = _inputs(tmp_path)
+    out = tmp_path / "fail.jsonl"
+    dead = {"model": "m", "base_url": "http://127.0.0.1:9/v1", "api_key_env": "",
+            "max_retries": 0, "timeout": 0.5}
+    res = recover_features(RecoveryConfig(out=out, reports=reports, features=feats,
+                                          backend="openai", backend_options=dead))
+    assert res.stats["n_records"] == 0 and res.stats["run"]["skipped_records"] == 4
+    with open(tmp_path / "fail.skipped.csv", newline="") as f:
+        skipped = list(csv.DictReader(f))
+    assert {r["record"] for r in skipped} == {"r1", "r2", "r3", "r4"}
+    assert all("giving up" in r["reason"] for r in skipped)
+    res = recover_features(RecoveryConfig(out=out, reports=reports, features=feats))  # kb now
+    assert res.stats["n_records"] == 4 and not (tmp_path / "fail.skipped.csv").exists()

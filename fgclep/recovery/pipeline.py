@@ -165,7 +165,8 @@ def _measure_chunk(ds, positions: list[int]) -> list[dict]:
     return table.to_dict("records")
 
 
-def _propose_sets(backend, store: ProposalCache, namespace: str, sets: dict, run: dict) -> dict:
+def _propose_sets(backend, store: ProposalCache, namespace: str, sets: dict, run: dict,
+                  errors: dict) -> dict:
     """Proposals for {key: statements}, from the cache or the backend (stored one by one)."""
     cached = store.get_many(namespace, sets)
     run["cache_hits"] += len(cached)
@@ -180,6 +181,7 @@ def _propose_sets(backend, store: ProposalCache, namespace: str, sets: dict, run
             run["dropped"] += len(prop.dropped)
             if prop.error:
                 run["failed_sets"] += 1
+                errors[key] = prop.error
                 continue
             store.put(namespace, key, sets[key], prop)
             cached[key] = prop
@@ -216,6 +218,10 @@ def format_stats(stats: dict) -> str:
     rate = stats["refuted_rate"]
     lines.append(f"records: {stats['n_records']}; refuted (hallucination) rate among verifiable "
                  f"proposals: {'n/a' if rate is None else f'{100 * rate:.1f} %'}")
+    skipped = stats.get("run", {}).get("skipped_records", 0)
+    if skipped:
+        lines.append(f"{skipped} records skipped after backend errors (see the .skipped.csv "
+                     "file); run the same command again to retry them")
     if model:
         mc = stats["model_check"]
         lines.append(f"model check ({mc['validator']}, keep rate {mc['keep_rate']:.2f}): "
@@ -243,6 +249,8 @@ def recover_features(config: RecoveryConfig) -> RecoveryResult:
             seen.add(rid)
             todo.append((rid, report))
     store = ProposalCache(cfg.proposal_cache or f"{_stem(out)}.proposals.sqlite")
+    skipped: list[tuple[str, str]] = []
+    errors: dict[str, str] = {}
     measure_signals = ours is None and cfg.measurements != "machine"
     try:
         with open(out, "a", encoding="utf-8") as fh:
@@ -251,13 +259,14 @@ def recover_features(config: RecoveryConfig) -> RecoveryResult:
                 stmts = {rid: split_statements(rep) for rid, rep in chunk}
                 keys = {rid: statement_set_key(s) for rid, s in stmts.items()}
                 sets = {keys[rid]: sorted(set(stmts[rid])) for rid, _ in chunk}
-                props = _propose_sets(backend, store, namespace, sets, run)
+                props = _propose_sets(backend, store, namespace, sets, run, errors)
                 measured = (dict(zip([rid for rid, _ in chunk],
                                      _measure_chunk(ds, [positions[rid] for rid, _ in chunk])))
                             if measure_signals else {})
                 for rid, report in chunk:
                     prop = props.get(keys[rid])
                     if prop is None:     # backend failed: retried by the next run
+                        skipped.append((rid, errors.get(keys[rid], "backend failed")))
                         continue
                     row = measured.get(rid) if measure_signals else (ours or {}).get(rid)
                     mrow = machine.get(rid)
@@ -290,6 +299,15 @@ def recover_features(config: RecoveryConfig) -> RecoveryResult:
                   "validator": cfg.validator, "model_check": model_summary,
                   "keep_unverifiable": cfg.keep_unverifiable, "run": run,
                   "n_input_records": len(records)})
+    skipped_path = Path(f"{_stem(out)}.skipped.csv")
+    if skipped:
+        logger.warning("recover_features: %d records skipped (backend errors, listed in %s); "
+                       "run again to retry them", len(skipped), skipped_path)
+        with open(skipped_path, "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows([("record", "reason"), *skipped])
+    elif skipped_path.exists():
+        skipped_path.unlink()
+    stats["run"]["skipped_records"] = len(skipped)
     stats_path = Path(f"{_stem(out)}.stats.json")
     stats_path.write_text(json.dumps(stats, indent=1), encoding="utf-8")
     enhanced_csv = None
