@@ -6,7 +6,10 @@ once, cached in sqlite), validates them against measurements (``FEATURES.csv`` f
 ``extract-features``, signals of the cache measured with :func:`fgclep.signal.ecg_measure`,
 and/or MIMIC-IV-ECG machine measurements) and appends one JSON line per record to ``out``. An
 interrupted run resumes: records already in ``out`` are skipped (a torn last line is dropped),
-proposals come from the sqlite cache. Statistics over the whole output go to
+proposals come from the sqlite cache; records whose statement set failed in the backend are
+listed in ``<out stem>.skipped.csv`` and retried by the next run. With ``validator`` "model" or
+"both" the coarse-stage model's check (:mod:`fgclep.recovery.model_check`) runs over the whole
+output at the end. Statistics over the whole output go to
 ``<out stem>.stats.json``; with a cache, ``CACHE/enhanced_reports.csv`` (``id,
 enhanced_report``) is written for ``open_cache(reports="enhanced")``.
 """
