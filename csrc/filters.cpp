@@ -27,6 +27,7 @@ namespace {
 
 constexpr int kLanes = 4;
 constexpr int kMaxSections = 12;
+constexpr std::ptrdiff_t kSerialBelow = 200000;  // row-samples (about 0.5 ms of work)
 
 struct Coefs {
     double b0, b1, b2, a1, a2;
@@ -263,7 +264,7 @@ std::ptrdiff_t sosfiltfilt_rows(const T* x, T* y, std::ptrdiff_t rows, std::ptrd
     const std::ptrdiff_t blocks = (rows + kLanes - 1) / kLanes;
     std::atomic<std::ptrdiff_t> first_bad{-1};
 
-    parallel_for(blocks, [&](std::ptrdiff_t blk) {
+    auto filter_block = [&](std::ptrdiff_t blk) {
         thread_local std::vector<double> buffer;
         if (buffer.size() < static_cast<std::size_t>(len * kLanes)) buffer.resize(static_cast<std::size_t>(len * kLanes));
         double* buf = buffer.data();
@@ -303,7 +304,13 @@ std::ptrdiff_t sosfiltfilt_rows(const T* x, T* y, std::ptrdiff_t rows, std::ptrd
             for (std::ptrdiff_t l = 0; r0 + l < rows; ++l)
                 for (std::ptrdiff_t i = 0; i < n; ++i) y[(r0 + l) * n + i] = static_cast<T>(res[i * kLanes + l]);
         }
-    });
+    };
+    // Small jobs (one record) run on the calling thread: starting threads would cost more.
+    if (rows * len < kSerialBelow) {
+        for (std::ptrdiff_t blk = 0; blk < blocks; ++blk) filter_block(blk);
+    } else {
+        parallel_for(blocks, filter_block);
+    }
     return first_bad.load();
 }
 

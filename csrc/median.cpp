@@ -169,7 +169,7 @@ std::ptrdiff_t median_baseline_rows(const T* x, T* y, std::ptrdiff_t rows, std::
     check_window(w2);
     if (n > INT32_MAX / 2) throw std::invalid_argument("median_baseline_rows: rows too long");
     std::atomic<std::ptrdiff_t> first_bad{-1};
-    parallel_for(rows, [&](std::ptrdiff_t r) {
+    auto baseline_row = [&](std::ptrdiff_t r) {
         thread_local MedianScratch<T> s;
         const T* xr = x + r * n;
         T* yr = y + r * n;
@@ -187,7 +187,13 @@ std::ptrdiff_t median_baseline_rows(const T* x, T* y, std::ptrdiff_t rows, std::
         median_ranks(s.stage1.data(), s.stage2.data(), n, w2, s);
         for (std::ptrdiff_t i = 0; i < n; ++i)
             yr[i] = static_cast<T>(xr[i] - s.sorted[static_cast<std::size_t>(s.stage2[static_cast<std::size_t>(i)])]);
-    });
+    };
+    // Tiny jobs run on the calling thread: starting threads would cost more than they save.
+    if (rows * n < 20000) {
+        for (std::ptrdiff_t r = 0; r < rows; ++r) baseline_row(r);
+    } else {
+        parallel_for(rows, baseline_row);
+    }
     return first_bad.load();
 }
 
