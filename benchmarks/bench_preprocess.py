@@ -69,7 +69,9 @@ def peak_rss_mb(root: Path, out: Path, limit: int) -> float:
     script = out.parent / "rss_job.py"
     script.write_text(_RSS_SNIPPET)
     res = subprocess.run([sys.executable, str(script), str(root), str(out), str(limit)],
-                         capture_output=True, text=True, check=True)
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        raise RuntimeError(f"peak-RSS job failed:\n{res.stderr[-2000:]}")
     return int(res.stdout.strip().splitlines()[-1]) / 1024.0
 
 

@@ -101,3 +101,15 @@ def test_enhanced_reports(tmp_path):
 def test_not_a_cache(tmp_path):
     with pytest.raises(ValueError, match="not a finished fgclep cache"):
         open_cache(tmp_path)
+
+
+def test_half_to_float_fast_path_matches_numpy_twin(rng):
+    from fgclep.data.cache import _copy_record
+
+    src = (rng.standard_normal((12, 5000)) * 3).astype(np.float16)
+    src[0, :3] = [np.inf, -np.inf, 65504]
+    fast, twin = np.empty((12, 5000), np.float32), np.empty((12, 5000), np.float32)
+    _copy_record(fast, src)
+    _copy_record(twin, src, backend="numpy")
+    np.testing.assert_array_equal(fast, twin)
+    np.testing.assert_array_equal(twin, src.astype(np.float32))
