@@ -9,7 +9,8 @@ Each model trains for ``--steps + 1`` optimizer steps with :func:`fgclep.train.t
 synthetic cache (``fgclep preprocess synthetic``), logging every step. The first step (lazy
 initialisation, allocator warm-up) is dropped; the rest give
 
-* samples/s = batch size x steps / summed step wall time,
+* samples/s = batch size x steps / summed step wall time, and the process CPU time per step
+  (all threads; on a shared CPU the wall time also counts waiting for a core),
 * outside share = 1 - (forward + loss + backward time) / step time. "Inside" includes report
   tokenisation (part of the text forward); "outside" is reading the batch from the cache,
   gradient clipping, the AdamW step and logging. Checkpoints are written between steps and are
@@ -46,6 +47,7 @@ def bench_model(cache: Path, model: str, batch_size: int, steps: int, work: Path
     return {"model": model, "batch_size": batch_size, "steps": len(rows),
             "samples_per_s": batch_size * len(rows) / step_s,
             "step_s": step_s / len(rows), "outside_share": 1.0 - fwd_bwd / step_s,
+            "cpu_s_per_step": sum(r["cpu_s"] for r in rows) / len(rows),
             "load_avg": [round(load_before, 1), round(load_after, 1)],
             "torch_threads": __import__("torch").get_num_threads()}
 
@@ -69,11 +71,12 @@ def main() -> None:
         results = [bench_model(cache, m, args.batch_size, args.steps, work) for m in args.models]
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print("| model | batch | timed steps | samples/s | s/step | outside fwd/bwd | load avg (start, end) |")
-    print("|---|---|---|---|---|---|---|")
+    print("| model | batch | timed steps | samples/s | wall s/step | CPU s/step | outside fwd/bwd "
+          "| load avg (start, end) |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in results:
         print(f"| {r['model']} | {r['batch_size']} | {r['steps']} | {r['samples_per_s']:.1f} | "
-              f"{r['step_s']:.3f} | {100 * r['outside_share']:.1f} % | "
+              f"{r['step_s']:.3f} | {r['cpu_s_per_step']:.3f} | {100 * r['outside_share']:.1f} % | "
               f"{r['load_avg'][0]}, {r['load_avg'][1]} |")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")

@@ -17,6 +17,7 @@ class Stage(str, Enum):
 class Target(str, Enum):
     fgclep = "fgclep"
     identity = "identity"
+    threshold = "threshold"
 
 
 class Amp(str, Enum):
@@ -45,7 +46,8 @@ def train_command(
     init: Annotated[Optional[Path], typer.Option(
         help="Start from this run directory's final/ model (stage 1 for --stage fine).")] = None,
     target: Annotated[Optional[Target], typer.Option(
-        help="Loss targets: fgclep (report similarity) or identity (SigLIP).")] = None,
+        help="Loss targets: fgclep (report similarity), identity (SigLIP) or threshold "
+        "(near-identical reports are positives).")] = None,
     amp: Annotated[Optional[Amp], typer.Option(help="Mixed precision (auto: bf16/fp16 on GPU, none on CPU).")] = None,
     device: Annotated[Optional[str], typer.Option(help="auto, cpu, cuda or cuda:N.")] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="Hide the progress bar.")] = False,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Optional, Union
 
 STAGES = ("coarse", "fine")
-TARGET_MODES = ("fgclep", "identity")
+TARGET_MODES = ("fgclep", "identity", "threshold")
 AMP_MODES = ("auto", "bf16", "fp16", "none")
 
 
@@ -24,7 +24,7 @@ class TrainConfig:
     model_overrides: dict = field(default_factory=dict)  # create_model overrides, e.g. {"ecg__depth": 2}
     stage: str = "coarse"  # "coarse": original reports; "fine": enhanced reports (needs init)
     init: Optional[str] = None  # start from this run's final/ (or a save_model directory)
-    target: str = "fgclep"  # loss targets: "fgclep" (report similarity) or "identity" (SigLIP)
+    target: str = "fgclep"  # loss targets: "fgclep" (report similarity), "identity" (SigLIP), "threshold" (reports with cosine >= 0.9 count as positives)
     split: Optional[str] = "train"  # index split to train on; None = all records
     epochs: int = 10  # passes over the training split (paper: 10 coarse, then 3 fine)
     max_steps: Optional[int] = None  # stop after this many optimizer steps (overrides epochs)
@@ -125,7 +125,8 @@ def list_presets() -> list[str]:
     """Names of the packaged training presets (``fgclep/train/presets/*.json``).
 
     ``demo``: the CPU demo (``resnet1d_small``: ResNet1D on 100 Hz input, frozen MiniLM whose
-    cached report embeddings replace the tower, lr 1e-3, 8 epochs, batch 32). ``demo_small``: the
-    same for CI (4 epochs, lr 2e-3).
+    cached report embeddings replace the tower, lr 1e-3, 8 epochs, batch 32, ``threshold``
+    targets with logit bias initialised at -10). ``demo_small``: the same for CI (4 epochs,
+    lr 2e-3). docs/benchmarks.md ("Training") has the measurements behind these choices.
     """
     return sorted(p.stem for p in _preset_dir().glob("*.json"))

@@ -189,7 +189,8 @@ def _train(cfg: TrainConfig, ctx: DistContext) -> dict[str, Any]:
     model = _build_model(cfg, resume_from).to(ctx.device)
     use_cached_text = model.text_frozen and cfg.precompute_text
     report_emb = None
-    if use_cached_text or cfg.target == "fgclep":
+    needs_r = cfg.target in ("fgclep", "threshold")  # targets computed from report embeddings
+    if use_cached_text or needs_r:
         report_emb = _report_embeddings(cfg, model, data, ctx).to(ctx.device)
 
     total_steps = cfg.max_steps or cfg.epochs * data.steps_per_epoch
@@ -222,12 +223,12 @@ def _train(cfg: TrainConfig, ctx: DistContext) -> dict[str, Any]:
     writer = _tensorboard(run_dir) if ctx.is_main else None
     bar = tqdm(total=total_steps, initial=start_step, desc=f"train {cfg.stage}", unit="step",
                disable=not (ctx.is_main and cfg.progress))
-    window: dict[str, float] = {"loss": 0.0, "n": 0, "fwd_bwd_s": 0.0, "step_s": 0.0}
+    window: dict[str, float] = {"loss": 0.0, "n": 0, "fwd_bwd_s": 0.0, "step_s": 0.0, "cpu_s": 0.0}
     last_loss = float("nan")
     order, order_epoch = None, -1
     step = start_step
     while step < total_steps:
-        t_step = time.perf_counter()
+        t_step, cpu_step = time.perf_counter(), time.process_time()
         epoch, k = divmod(step, data.steps_per_epoch)
         if epoch != order_epoch:
             order, order_epoch = data.epoch_order(epoch), epoch
@@ -245,7 +246,7 @@ def _train(cfg: TrainConfig, ctx: DistContext) -> dict[str, Any]:
                         out = net(signals, text_embeddings=report_emb[torch.as_tensor(pos)])
                     else:
                         out = net(signals, texts=data.texts(pos))
-                target_emb = report_emb[torch.as_tensor(pos)] if cfg.target == "fgclep" else None
+                target_emb = report_emb[torch.as_tensor(pos)] if needs_r else None
                 loss = loss_fn(**out, target_emb=target_emb)
                 value = float(loss.detach())
                 if not math.isfinite(value):
@@ -273,6 +274,7 @@ def _train(cfg: TrainConfig, ctx: DistContext) -> dict[str, Any]:
         window["n"] += 1
         window["fwd_bwd_s"] += fwd_bwd
         window["step_s"] += time.perf_counter() - t_step
+        window["cpu_s"] += time.process_time() - cpu_step  # all threads of this process
         if ctx.is_main and (step % cfg.log_every == 0 or step == total_steps):
             last_loss = window["loss"] / window["n"]
             record = {
@@ -283,6 +285,7 @@ def _train(cfg: TrainConfig, ctx: DistContext) -> dict[str, Any]:
                 "samples_per_s": window["n"] * cfg.batch_size * cfg.grad_accum_steps
                 * ctx.world_size / max(window["step_s"], 1e-9),
                 "fwd_bwd_s": window["fwd_bwd_s"], "step_s": window["step_s"],
+                "cpu_s": window["cpu_s"],
             }
             with open(run_dir / "metrics.jsonl", "a") as fh:
                 fh.write(json.dumps(record) + "\n")
@@ -290,7 +293,7 @@ def _train(cfg: TrainConfig, ctx: DistContext) -> dict[str, Any]:
                 for key in ("loss", "lr", "grad_norm", "logit_scale", "samples_per_s"):
                     writer.add_scalar(f"train/{key}", record[key], step)
             bar.set_postfix(loss=f"{last_loss:.4f}")
-            window = {"loss": 0.0, "n": 0, "fwd_bwd_s": 0.0, "step_s": 0.0}
+            window = {"loss": 0.0, "n": 0, "fwd_bwd_s": 0.0, "step_s": 0.0, "cpu_s": 0.0}
 
         # Checkpoint at the configured cadence, at every epoch end by default, and at the end.
         every = cfg.checkpoint_every or data.steps_per_epoch
