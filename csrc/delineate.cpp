@@ -17,15 +17,18 @@ constexpr double kSlopeHalfWidth = 0.004;  // derivative over +-4 ms
 constexpr double kCoreHalf = 0.080;        // the QRS's steepest slope lies within +-80 ms of R
 constexpr double kQrsBefore = 0.150;       // QRS onset at most 150 ms before R
 constexpr double kQrsAfter = 0.180;        // QRS offset at most 180 ms after R
-constexpr double kStrong = 0.30;           // "strong" slope: >= 30 % of the beat's maximum
+constexpr double kStrong = 0.30;          // "strong" slope: >= 30 % of the beat's maximum
 constexpr double kGap = 0.030;             // a 30 ms lull in strong slope ends the complex
 constexpr double kOnsetFrac = 0.03;        // onset: slope falls below 6 % of the maximum
 constexpr double kOffsetFrac = 0.05;       // offset: below 10 % (the ST segment slopes)
 constexpr bool kKnee = true;
-constexpr double kKneeSpan = 0.100;
+constexpr double kKneeSpan = 0.100;      // QRS knee: xr lies 100 ms outside the outer strong slope
 constexpr double kWeakLead = 0.20;       // QRS slope share below which a lead does not vote
 constexpr double kPrMax = 0.40;            // P peak search starts at most 400 ms before QRS onset
-constexpr double kPFrac = 0.20;            // P on/off: deviation falls below 20 % of P amplitude
+constexpr double kPFrac = 0.30;            // P extent for the tests: deviation >= 30 % of P amplitude
+constexpr double kPKneeSpan = 0.080;      // P on/off knee: xr lies 80 ms outside the steepest P slope
+constexpr double kTSteepSpan = 0.100;     // T end: steepest descent within 100 ms after the T peak
+constexpr double kTEndSpan = 0.100;       // T end: xr lies 100 ms after that steepest descent
 constexpr double kPMinRise = 0.010;   // s, P amplitude / steepest P slope
 constexpr double kPMinAmp = 0.02;          // mV, smallest P wave reported
 constexpr double kTMinAmp = 0.02;          // mV, smallest T wave reported
@@ -149,8 +152,8 @@ void delineate_t(const Lead& L, idx n, double fs, const Beat& bt, std::int64_t q
     const idx bound = std::min<idx>(n - 1, bt.r + std::min(secs(0.75, fs), static_cast<idx>(0.85 * bt.rr_next)));
     if (bound - pk < 3) return;
     idx xm = pk + 1;
-    for (idx i = pk + 1; i <= std::min(bound, pk + secs(0.15, fs)); ++i) if (-sgn * L.d[i] > -sgn * L.d[xm]) xm = i;
-    const idx xr = std::min(bound, xm + secs(0.15, fs));
+    for (idx i = pk + 1; i <= std::min(bound, pk + secs(kTSteepSpan, fs)); ++i) if (-sgn * L.d[i] > -sgn * L.d[xm]) xm = i;
+    const idx xr = std::min(bound, xm + secs(kTEndSpan, fs));
     idx te = xm;
     double area = -1.0;
     for (idx i = xm; i <= xr; ++i) {
@@ -181,6 +184,27 @@ void delineate_p(const Lead& L, double fs, const Beat& bt, std::int64_t prev_t_o
     idx on = pk, off = pk;
     while (on > ws && sgn * chord_dev(L.sp, ws, we, on) > kPFrac * amp) --on;
     while (off < we && sgn * chord_dev(L.sp, ws, we, off) > kPFrac * amp) ++off;
+    // Knee of each limb (trapezium-area method) between its steepest point and a point
+    // kPKneeSpan outside it (the 30 % extent above bounds the steepest-point search).
+    const idx span = secs(kPKneeSpan, fs);
+    idx xm = pk;
+    for (idx i = std::max(on, ws); i < pk; ++i) if (sgn * L.d[i] > sgn * L.d[xm]) xm = i;
+    const idx xr_on = std::max(ws, xm - span);
+    idx best_i = xm; double best_a = -1.0;
+    for (idx i = xr_on; i < xm; ++i) {
+        const double a = sgn * (L.sp[xm] - L.sp[i]) * static_cast<double>(i - xr_on);
+        if (a > best_a) { best_a = a; best_i = i; }
+    }
+    on = best_i;
+    idx ym = pk;
+    for (idx i = pk; i <= std::min(off, we); ++i) if (-sgn * L.d[i] > -sgn * L.d[ym]) ym = i;
+    const idx xr_off = std::min(we, ym + span);
+    best_i = ym; best_a = -1.0;
+    for (idx i = ym; i <= xr_off; ++i) {
+        const double a = sgn * (L.sp[ym] - L.sp[i]) * static_cast<double>(xr_off - i);
+        if (a > best_a) { best_a = a; best_i = i; }
+    }
+    off = best_i;
     const double dur = static_cast<double>(off - on) / fs;
     if (dur < 0.040 || dur > 0.250) return;
     // A P wave is smooth: amplitude / steepest slope >= 10 ms (a pacing spike's is a few ms).
