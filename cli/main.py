@@ -31,6 +31,9 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "tasks",
     "download",
     "train",
+    "zeroshot",
+    "linear_probe",
+    "evaluate_all",
 )
 
 

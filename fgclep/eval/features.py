@@ -43,7 +43,7 @@ def model_fingerprint(model: Any) -> str:
         t = state[name]
         if not torch.is_tensor(t):
             continue
-        t = t.detach().cpu().contiguous()
+        t = t.detach().cpu().contiguous().reshape(-1)
         h.update(name.encode())
         h.update(str((tuple(t.shape), str(t.dtype))).encode())
         h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
