@@ -30,7 +30,7 @@ constexpr double kPKneeSpan = 0.080;      // P on/off knee: xr lies 80 ms outsid
 constexpr double kTSteepSpan = 0.100;     // T end: steepest descent within 100 ms after the T peak
 constexpr double kTEndSpan = 0.100;       // T end: xr lies 100 ms after that steepest descent
 constexpr double kPMinRise = 0.010;   // s, P amplitude / steepest P slope
-constexpr double kPMinAmp = 0.02;          // mV, smallest P wave reported
+constexpr double kPMinAmp = 0.01;          // mV, smallest P wave reported
 constexpr double kTMinAmp = 0.01;          // mV, smallest T wave reported
 constexpr double kNoiseFactor = 3.0;       // a wave must exceed 3x the lead's noise level
 
