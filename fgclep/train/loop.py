@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
@@ -143,8 +142,7 @@ def _report_embeddings(cfg: TrainConfig, model: DualEncoder, data: TrainData,
     return torch.from_numpy(emb)
 
 
-def _check_resume(cfg: TrainConfig, run_dir: Path, ctx: DistContext, data: TrainData,
-                  ckpt: Path) -> int:
+def _check_resume(cfg: TrainConfig, ctx: DistContext, data: TrainData, ckpt: Path) -> int:
     state = ckpt_io.read_trainer_state(ckpt)
     layout = {"world_size": ctx.world_size, "batch_size": cfg.batch_size,
               "grad_accum_steps": cfg.grad_accum_steps, "seed": cfg.seed,
@@ -206,7 +204,7 @@ def _train(cfg: TrainConfig, ctx: DistContext) -> dict[str, Any]:
 
     start_step = 0
     if resume_from is not None:
-        start_step = _check_resume(cfg, run_dir, ctx, data, resume_from)
+        start_step = _check_resume(cfg, ctx, data, resume_from)
         ckpt_io.load_training_state(resume_from, ctx.rank, optimizer, scheduler, scaler)
         if ctx.is_main:
             _truncate_metrics(run_dir / "metrics.jsonl", start_step)
