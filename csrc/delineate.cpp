@@ -19,9 +19,6 @@ constexpr double kQrsBefore = 0.150;       // QRS onset at most 150 ms before R
 constexpr double kQrsAfter = 0.180;        // QRS offset at most 180 ms after R
 constexpr double kStrong = 0.30;          // "strong" slope: >= 30 % of the beat's maximum
 constexpr double kGap = 0.030;             // a 30 ms lull in strong slope ends the complex
-constexpr double kOnsetFrac = 0.03;        // onset: slope falls below 6 % of the maximum
-constexpr double kOffsetFrac = 0.05;       // offset: below 10 % (the ST segment slopes)
-constexpr bool kKnee = true;
 constexpr double kKneeSpan = 0.100;      // QRS knee: xr lies 100 ms outside the outer strong slope
 constexpr double kWeakLead = 0.20;       // QRS slope share below which a lead does not vote
 constexpr double kPrMax = 0.40;            // P peak search starts at most 400 ms before QRS onset
@@ -29,10 +26,10 @@ constexpr double kPFrac = 0.30;            // P extent for the tests: deviation 
 constexpr double kPKneeSpan = 0.080;      // P on/off knee: xr lies 80 ms outside the steepest P slope
 constexpr double kTSteepSpan = 0.100;     // T end: steepest descent within 100 ms after the T peak
 constexpr double kTEndSpan = 0.100;       // T end: xr lies 100 ms after that steepest descent
-constexpr double kPMinRise = 0.010;   // s, P amplitude / steepest P slope
+constexpr double kPMinRise = 0.010;       // s, P amplitude / steepest P slope
 constexpr double kPMinAmp = 0.01;          // mV, smallest P wave reported
 constexpr double kTMinAmp = 0.01;          // mV, smallest T wave reported
-constexpr double kNoiseFactor = 3.0;       // a wave must exceed 3x the lead's noise level
+constexpr double kNoiseFactor = 3.0;       // a P/T wave must exceed 3x the lead noise
 
 idx secs(double s, double fs) { return static_cast<idx>(std::lround(s * fs)); }
 
@@ -116,14 +113,8 @@ double delineate_qrs(const Lead& L, idx n, double fs, const Beat& bt, std::int64
         }
         return best_i;
     };
-    idx on = first;
-    while (on > lo && std::fabs(L.d[on]) >= kOnsetFrac * smax) --on;
-    idx off = last;
-    while (off < hi && std::fabs(L.d[off]) >= kOffsetFrac * smax) ++off;
-    if (kKnee) {
-        on = knee(first, std::max(lo, first - secs(kKneeSpan, fs)));
-        off = knee(last, std::min(hi, last + secs(kKneeSpan, fs)));
-    }
+    const idx on = knee(first, std::max(lo, first - secs(kKneeSpan, fs)));
+    const idx off = knee(last, std::min(hi, last + secs(kKneeSpan, fs)));
     // R peak of this lead: the largest deflection from the onset level near the global R.
     const double base = L.x[on];
     const idx r_lo = std::max(on, bt.r - secs(0.060, fs)), r_hi = std::min(off, bt.r + secs(0.060, fs));

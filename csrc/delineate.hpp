@@ -1,13 +1,14 @@
 // Per-lead, per-beat delineation of P, QRS and T waves (see docs/measurements.md).
 //
-// QRS onset/offset: the slope |dx/dt| walked outward from the outermost strong slope (>= 30 % of
-// the beat's maximum slope in that lead) until it falls below 6 % (onset) / 10 % (offset) of the
-// maximum, within physiological windows (Martinez et al. 2004 use the same relative thresholds
-// on wavelet moduli). T peak: the largest deviation from the chord across the ST-T window. T end:
-// the trapezium-area method of Vazquez-Seisdedos et al. (2011). P wave: the largest deviation
-// from the chord across the PR window, accepted when it stands clear of the local noise; a
-// record-level test then drops all P waves when their timing relative to the QRS is not stable
-// (atrial fibrillation, flutter, paced rhythms) and single P waves that break the record's PR.
+// QRS onset/offset: the outermost strong slopes (>= 30 % of the beat's steepest slope in that
+// lead; a 30 ms lull ends the complex), then the knee of each outer limb by the trapezium-area
+// method (Vazquez-Seisdedos et al. 2011, applied to the QRS limbs) within physiological windows.
+// T peak: the largest deviation from the chord across the ST-T window; T end: trapezium-area
+// method. P wave: the largest deviation from the chord across the PR window, accepted when it
+// stands clear of the local noise, is smooth and has no rival deflection; P on/off by the
+// trapezium knee of each limb. A record-level test then drops all P waves when their timing
+// relative to the QRS is not stable (atrial fibrillation, flutter, paced rhythms) and single P
+// waves that break the record's PR.
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -4,7 +4,7 @@
 // differentiated and squared; every lead's energy is divided by its own robust scale (98th
 // percentile) so that inverted, small or large leads count alike; the normalised energies are
 // summed and integrated over a 100 ms moving window. Peaks of the integrated energy are classified
-// with Pan-Tompkins' adaptive signal/noise levels, a 200 ms refractory period, T-wave rejection
+// with Pan-Tompkins' adaptive signal/noise levels, a 250 ms refractory period, T-wave rejection
 // within 360 ms and search-back after 1.66 mean RR. Each detection is refined to the extremum of
 // the dominant polarity in the lead with the largest deflection within +-60 ms.
 #pragma once

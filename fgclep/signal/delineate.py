@@ -4,20 +4,21 @@ Method (all windows in seconds, so any sampling rate works; definitions in docs/
 
 - Leads are conditioned (NaN runs interpolated, zero-phase 0.5-40 Hz) and R peaks found with
   :func:`fgclep.signal.ecg_peaks`.
-- QRS onset/offset per lead: the slope ``|dx/dt|`` is walked outward from the outermost strong slope
-  (>= 30 % of the beat's steepest slope in that lead, a 30 ms lull ends the complex) until it drops
-  below 6 % (onset) or 10 % (offset) of that maximum (the relative thresholds of Martinez et al.,
-  IEEE TBME 2004, applied to a derivative instead of wavelet moduli).
-- T peak: the largest deviation from the chord across the ST-T window (QRS offset + 40 ms to
-  R + min(0.62 RR, 600 ms)); T end: the trapezium-area method of Vazquez-Seisdedos et al.
-  (BioMed Eng OnLine 2011) between the steepest descent after the peak and 150 ms later.
+- QRS onset/offset per lead: the outermost strong slopes (``|dx/dt|`` >= 30 % of the beat's
+  steepest slope in that lead; a 30 ms lull ends the complex), then the knee of each outer limb by
+  the trapezium-area method (the sample maximising ``|x(xm) - x(i)| * |i - xr|`` between the
+  outermost strong slope ``xm`` and ``xr`` 100 ms outside it).
+- T peak: the largest deviation from the chord across the ST-T window (global QRS offset + 40 ms
+  to R + min(0.62 RR, 600 ms)); T end: the trapezium-area method of Vazquez-Seisdedos et al.
+  (BioMed Eng OnLine 2011) between the steepest descent after the peak and 100 ms later.
 - P wave: the largest deviation from the chord across the PR window (from the previous T end, at
-  most 400 ms before the QRS onset), reported only when it clears 3x the lead's noise and 0.02 mV,
-  lasts 30-250 ms and no other deflection in the window reaches 80 % of it. A record-level test then
-  removes every P wave when the P-to-R timing is unstable (fewer than half the beats, 70 % when RR
-  is irregular, within 25 ms of the median), so atrial fibrillation, flutter and paced rhythms
-  report ``-1`` instead of invented P waves, and removes single P waves more than 40 ms off the
-  record's PR.
+  most 400 ms before the global QRS onset), reported only when it clears 3x the lead's noise and
+  0.01 mV, lasts 40-250 ms, is smooth (amplitude / steepest slope >= 10 ms, which rejects pacing
+  spikes) and no other deflection in the window reaches 80 % of it; P on/off are the trapezium
+  knees of its limbs. A record-level test then removes every P wave when the P-to-R timing is
+  unstable (fewer than half the beats, 70 % when RR is irregular, within 25 ms of the median), so
+  atrial fibrillation, flutter and paced rhythms report ``-1`` instead of invented P waves, and
+  removes single P waves more than 40 ms off the record's PR.
 - Global fiducials per beat: onsets = earliest value on which >= 2 leads agree (within 10 ms for
   QRS, 20 ms for P/T), offsets = latest such value, peaks = median over leads; the global R peak is
   the detector's.

@@ -3,7 +3,7 @@
 The detector follows Pan & Tompkins (1985) on a multi-lead energy: every lead is band-passed
 5-15 Hz, differentiated and squared, divided by its own 98th percentile (so inverted, small or
 large leads weigh alike, and one saturated lead cannot dominate), summed over leads and integrated
-over 100 ms. Peaks are classified with Pan-Tompkins' adaptive signal and noise levels, a 200 ms
+over 100 ms. Peaks are classified with Pan-Tompkins' adaptive signal and noise levels, a 250 ms
 refractory period, T-wave rejection within 360 ms and search-back after 1.66 mean RR, then moved
 to the dominant-polarity extremum of the most deflected lead within +-60 ms. What we changed from
 the paper: the multi-lead, per-lead normalised energy; zero-phase filters instead of causal ones.
