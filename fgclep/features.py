@@ -76,7 +76,7 @@ def iter_sources(inputs: Sequence[str | os.PathLike]) -> Iterator[_Source]:
                 raise ValueError(f"extract_features: directory {given!r} holds no WFDB records (*.hea)")
             for hea in headers:
                 yield _Source(hea.relative_to(path).with_suffix("").as_posix(), _wfdb_loader(hea))
-        elif path.suffix == ".hea" and path.is_file() or path.with_name(path.name + ".hea").is_file():
+        elif (path.suffix == ".hea" and path.is_file()) or path.with_name(path.name + ".hea").is_file():
             yield _Source(given, _wfdb_loader(path))
         else:
             raise ValueError(f"extract_features: input {given!r} is not a WFDB record, a directory or a cache")
