@@ -187,8 +187,12 @@ def test_ludb_accuracy_floor(shared_data):
     assert errors == 0
     sens = {k: v[0] for k, v in summary.items()}
     sd = {k: v[3] for k, v in summary.items()}
+    # Measured on these 25 records: sensitivity QRS 100/100, T 99.6/97.8, P 79.2 %; P PPV 92.5 %;
+    # SD QRS on 14.8, QRS off 17.5, T off 27.6, P on 15.2 ms; PR bias +4.0 +- 6.3 ms.
     assert sens["qrs_on"] >= 99.0 and sens["qrs_off"] >= 99.0
-    assert sens["t_peak"] >= 93.0 and sens["t_off"] >= 92.0
-    assert summary["p_peak"][1] >= 92.0  # P-wave PPV
-    assert sd["qrs_on"] <= 17.0 and sd["qrs_off"] <= 19.5 and sd["t_off"] <= 34.0
+    assert sens["t_peak"] >= 97.0 and sens["t_off"] >= 96.0 and sens["p_peak"] >= 75.0
+    assert summary["p_peak"][1] >= 90.0  # P-wave PPV
+    assert sd["qrs_on"] <= 16.0 and sd["qrs_off"] <= 19.0 and sd["t_off"] <= 30.0 and sd["p_on"] <= 17.0
+    pr = np.asarray(diffs["pr_interval"])
+    assert abs(pr.mean()) <= 6.0 and pr.std() <= 8.0
     assert abs(np.mean(diffs["heart_rate"])) <= 1.0
