@@ -1,13 +1,15 @@
 """Benchmark ``fgclep preprocess`` and cache reads.
 
 1. Writes N WFDB records (500 Hz, 10 s, 12 leads, format 16) to a temporary folder.
-2. Runs ``preprocess("wfdb", ...)`` with 1 and 2 workers for both ``ecg_clean`` methods and
-   reports records/s (wall time of the whole job: listing, pool start-up, shards, index).
+2. Runs ``preprocess("wfdb", ...)`` with 1 and 2 workers for both ``ecg_clean`` methods on N
+   and 4N records and reports records/s (wall time of the whole job: listing, worker start-up,
+   shards, index).
 3. Peak RSS of the job (the process and its workers, measured in a subprocess) for N and 4N
    records, to show memory does not grow with the dataset.
 4. Random-access read throughput from the cache: ``ECGCache.signals`` batches of 256 in one
-   process, and a torch DataLoader on 2 workers with per-item fetches (batch_size=256,
-   shuffle) and whole-batch fetches (BatchSampler, batch_size=None), float16 and float32.
+   process, and a torch DataLoader on 2 workers drawing 20,000 random indices with per-item
+   fetches (batch_size=256) and whole-batch fetches (BatchSampler, batch_size=None), and the
+   whole-batch fetch with num_workers=0, for float16 and float32 caches of N records.
 
 Usage::
 
@@ -75,25 +77,29 @@ def peak_rss_mb(root: Path, out: Path, limit: int) -> float:
     return int(res.stdout.strip().splitlines()[-1]) / 1024.0
 
 
-def read_throughput(cache: Path, batched: bool, epochs: int = 3) -> float:
+def read_throughput(cache: Path, batched: bool, n_samples: int = 20000, workers: int = 2
+                    ) -> float:
+    """DataLoader records/s over ``n_samples`` random indices (with replacement) of the cache."""
     from torch.utils.data import BatchSampler, DataLoader, RandomSampler
 
     from fgclep.data import open_cache
 
     ds = open_cache(cache)
+    sampler = RandomSampler(ds, replacement=True, num_samples=n_samples)
     if batched:
-        loader = DataLoader(ds, batch_size=None, num_workers=2, persistent_workers=True,
-                            sampler=BatchSampler(RandomSampler(ds), 256, drop_last=False))
+        loader = DataLoader(ds, batch_size=None, num_workers=workers,
+                            persistent_workers=workers > 0,
+                            sampler=BatchSampler(sampler, 256, drop_last=False))
     else:
-        loader = DataLoader(ds, batch_size=256, shuffle=True, num_workers=2,
-                            persistent_workers=True)
-    for _ in loader:  # warm-up epoch: worker start-up and page cache
-        pass
+        loader = DataLoader(ds, batch_size=256, sampler=sampler, num_workers=workers,
+                            persistent_workers=workers > 0)
+    for i, _ in enumerate(loader):  # warm-up: worker start-up and page cache
+        if i == 8:
+            break
     n = 0
     start = time.perf_counter()
-    for _ in range(epochs):
-        for batch in loader:
-            n += int(batch["signal"].shape[0])
+    for batch in loader:
+        n += int(batch["signal"].shape[0])
     return n / (time.perf_counter() - start)
 
 
@@ -127,12 +133,13 @@ def main() -> None:
         for hea in sorted((tmp / "in").glob("*.hea"))[:n]:
             for ext in (".hea", ".dat"):
                 (small / (hea.stem + ext)).symlink_to(hea.with_suffix(ext))
-        for method in ("fgclep", "bandpass"):
-            for workers in (1, 2):
-                rate = run_preprocess(small, tmp / f"c_{method}_{workers}", workers, method)
-                results["preprocess"][f"{method}, {workers} worker(s)"] = rate
-                print(f"preprocess clean={method:<8} workers={workers}: {rate:8.1f} records/s",
-                      flush=True)
+        for folder, size in ((small, n), (tmp / "in", 4 * n)):
+            for method in ("fgclep", "bandpass"):
+                for workers in (1, 2):
+                    rate = run_preprocess(folder, tmp / f"c_{method}_{workers}", workers, method)
+                    results["preprocess"][f"{size} records, {method}, {workers} worker(s)"] = rate
+                    print(f"preprocess {size:>5} records clean={method:<8} workers={workers}: "
+                          f"{rate:8.1f} records/s", flush=True)
         for limit in (n, 4 * n):
             rss = peak_rss_mb(tmp / "in", tmp / "rss_cache", limit)
             results["peak_rss_mb"][str(limit)] = rss
@@ -142,12 +149,13 @@ def main() -> None:
             run_preprocess(small, cache, 2, "bandpass", dtype)
             rate = read_in_process(cache)
             results["read"][f"{dtype}, in-process signals()"] = rate
-            print(f"read {dtype + ', in-process':<22}: {rate:10.0f} records/s", flush=True)
-            for batched in (False, True):
-                rate = read_throughput(cache, batched)
-                key = f"{dtype}, {'batch fetch' if batched else 'per-item'}"
+            print(f"read {dtype + ', in-process signals()':<32}: {rate:10.0f} records/s",
+                  flush=True)
+            for batched, workers in ((False, 2), (True, 2), (True, 0)):
+                rate = read_throughput(cache, batched, workers=workers)
+                key = f"{dtype}, {'batch fetch' if batched else 'per-item'}, {workers} workers"
                 results["read"][key] = rate
-                print(f"read {key:<22}: {rate:10.0f} records/s", flush=True)
+                print(f"read {key:<32}: {rate:10.0f} records/s", flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 
