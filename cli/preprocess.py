@@ -49,6 +49,7 @@ def preprocess_command(
     seed: Annotated[int, typer.Option(help="Seed of the stratified split and the synthetic corpus.")] = 0,
     splits: Annotated[Optional[Path], typer.Option(help="Folder of MERL split CSVs (read by column name).")] = None,
     csv: Annotated[Optional[Path], typer.Option(help="wfdb only: CSV with path, report, labels columns.")] = None,
+    rate: Annotated[int, typer.Option(help="ptbxl only: 500 (records500/) or 100 (records100/).")] = 500,
     min_words: Annotated[int, typer.Option(help="mimic-iv-ecg only: drop reports with fewer words.")] = 4,
     overwrite: Annotated[bool, typer.Option(help="Delete an existing cache at --out first.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
@@ -60,6 +61,8 @@ def preprocess_command(
     options: dict = {}
     if csv is not None:
         options["csv"] = str(csv)
+    if dataset is Dataset.ptbxl:
+        options["rate"] = rate
     if dataset is Dataset.mimic:
         options["min_words"] = min_words
     cfg = PreprocessConfig(dataset=dataset.value, out=out, root=root, workers=workers, limit=limit,

@@ -205,3 +205,45 @@ def test_real_ludb_cache_with_fiducials(tmp_path, shared_data):
     for t in truth:
         assert set(t["fiducials"]) == set(FIDUCIALS)
         assert all(len(rows) == 12 for rows in t["fiducials"].values())
+
+
+@pytest.mark.realdata
+def test_real_ptbxl_cache_splits_by_fold_and_merl_csvs(tmp_path, shared_data):
+    from fgclep.data.tasks import get_task
+
+    res = preprocess(PreprocessConfig("ptbxl", tmp_path / "p", root=shared_data / "ptbxl",
+                                      progress=False, options={"rate": 100}))
+    ds = open_cache(tmp_path / "p")
+    assert res.n_records == len(ds) > 0
+    db = pd.read_csv(shared_data / "ptbxl" / "ptbxl_database.csv")
+    fold = dict(zip(db["ecg_id"].astype(str), db["strat_fold"]))
+    expected = ["test" if fold[i] == 10 else "val" if fold[i] == 9 else "train"
+                for i in ds.index["id"]]
+    assert ds.index["split"].tolist() == expected
+    assert ds.index["meta_strat_fold"].tolist() == [fold[i] for i in ds.index["id"]]
+    y = get_task("ptbxl_super").label_matrix(ds.index)
+    assert y[ds.index["labels"].str.contains("NORM").to_numpy(), 1].all()
+    # --splits: MERL CSVs override the folds (ids matched by the ecg_id column)
+    splits = tmp_path / "merl"
+    splits.mkdir()
+    ids = ds.index["id"].tolist()
+    pd.DataFrame({"ecg_id": ids[:-1]}).to_csv(splits / "ptbxl_super_train.csv", index=False)
+    pd.DataFrame({"ecg_id": ids[-1:]}).to_csv(splits / "ptbxl_super_test.csv", index=False)
+    preprocess(PreprocessConfig("ptbxl", tmp_path / "q", root=shared_data / "ptbxl",
+                                progress=False, options={"rate": 100}, splits_dir=splits))
+    assert open_cache(tmp_path / "q").index["split"].tolist() == ["train"] * (len(ids) - 1) + ["test"]
+
+
+def test_challenge_source_uses_the_dataset_subfolders(tmp_path, rng):
+    from ecg_files import write_challenge
+
+    root = tmp_path / "training"
+    write_challenge(root / "cpsc_2018" / "g1", "A0002", ecg_like(rng), ["164889003"])
+    write_challenge(root / "cpsc_2018" / "g1", "A0001", ecg_like(rng), ["426783006"])
+    write_challenge(root / "georgia" / "g1", "E00001", ecg_like(rng), ["426783006"])
+    res = preprocess(PreprocessConfig("cpsc2018", tmp_path / "c", root=tmp_path,
+                                      length_policy="merl_cpsc", progress=False))
+    ds = open_cache(tmp_path / "c")
+    assert res.n_records == 2 and ds.index["id"].tolist() == ["A0001", "A0002"]
+    assert ds.index["labels"].tolist() == ["NORM", "AFIB"]
+    assert np.all(ds.signals([0, 1])[:, :, 2500:] == 0)
