@@ -164,6 +164,9 @@ STEPS = SIGNAL_STEPS + CHAIN_STEPS
 def format_summary(result: dict) -> str:
     """A short human-readable summary of :func:`run_demo`'s result, labelled SYNTHETIC."""
     lines = ["fgclep demo on the SYNTHETIC corpus (generated, not patient data)"]
+    data = (result.get("config") or {}).get("data")
+    if data:
+        lines.append(f"  chain on REAL DATA from the cache {data} (its results are not synthetic)")
     c = result.get("corpus")
     if c:
         lines.append(f"  corpus: {c['n_records']} synthetic records, {c['sampling_rate']} Hz x "

@@ -123,13 +123,16 @@ def step_recover(config, state: dict) -> dict:
 def _train_one(config, state: dict, stage: str, out: Path, init: Path | None) -> dict:
     from fgclep.train import TrainConfig, train
 
+    from fgclep.data import open_cache
+
     s = _sizes(config)
+    n_train = int((open_cache(state["cache"]).index["split"] == "train").sum())
     cfg = TrainConfig(cache=str(state["cache"]), out=str(out), model=MODEL, stage=stage,
                       init=str(init) if init else None, target=config.target,
                       # SigLIP's logit-bias start for identity targets; 0 suits soft targets.
                       model_overrides={"init_logit_bias": -10.0} if config.target == "identity" else {},
                       epochs=s["coarse_epochs"] if stage == "coarse" else s["fine_epochs"],
-                      batch_size=s["batch_size"], lr=s["lr"], device="cpu", seed=config.seed,
+                      batch_size=max(2, min(s["batch_size"], n_train)), lr=s["lr"], device="cpu", seed=config.seed,
                       progress=False, log_every=5)
     t0 = time.perf_counter()
     res = train(cfg)

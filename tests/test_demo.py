@@ -36,3 +36,23 @@ def test_demo_small_end_to_end(tmp_path):
     assert summary["recover"]["n_enhanced"] > 0 and summary["recover"]["totals"]["confirmed"] > 0
     assert summary["train"]["coarse"]["steps"] > 0 and summary["train"]["fine"]["steps"] > 0
     assert summary["features"]["n_records"] == summary["preprocess"]["n_records"]
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_demo_chain_on_real_cache(shared_data, tmp_path):
+    """``--data CACHE``: the same chain on a real (tiny) PTB-XL cache, labelled REAL DATA."""
+    from fgclep.cli.main import app
+
+    cache = tmp_path / "ptbxl"
+    r = CliRunner().invoke(app, ["preprocess", "ptbxl", "--root", str(shared_data / "ptbxl"),
+                                 "--out", str(cache)])
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(app, ["demo", "--small", "--data", str(cache), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "REAL DATA results, task ptbxl_super" in result.output
+    res = json.loads((out / "results.json").read_text())
+    assert res["label"] == "REAL DATA" and res["task"] == "ptbxl_super"
+    assert set(res) >= {"fine", "coarse", "random"}
+    assert (cache / "enhanced_reports.csv").is_file() and not (out / "cache").exists()
