@@ -83,3 +83,18 @@ def test_plot_ecg(record_dir, tmp_path):
     res = CliRunner().invoke(app, ["plot-ecg", str(root / "a"), "--out", str(png)])
     assert res.exit_code == 0, res.output
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_preprocessed_cache_input(tmp_path):
+    from fgclep.data.preprocess import PreprocessConfig, preprocess
+
+    cache = tmp_path / "cache"
+    preprocess(PreprocessConfig(dataset="synthetic", out=cache, limit=3, progress=False))
+    out = tmp_path / "f.csv"
+    res = extract_features([str(cache)], out, fiducials=tmp_path / "fid.csv", progress=False)
+    assert res.n_records == 3 and res.n_skipped == 0
+    df = pd.read_csv(out)
+    assert df["record"].str.startswith("synthetic-").all()
+    assert df["heart_rate"].between(30, 200).all() and (df["n_beats"] >= 4).all()
+    fid = pd.read_csv(tmp_path / "fid.csv")
+    assert set(fid["lead"]) == {*LEADS_12_LOWER, "global"}
