@@ -11,6 +11,7 @@ import typer
 
 class Target(str, Enum):
     identity = "identity"
+    threshold = "threshold"
     fgclep = "fgclep"
 
 

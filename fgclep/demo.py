@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_OUT = Path("fgclep-demo")
 
 
-TARGETS = ("identity", "fgclep")
+TARGETS = ("identity", "threshold", "fgclep")  # fgclep.train TrainConfig.target values
 
 
 @dataclass

@@ -129,8 +129,8 @@ def _train_one(config, state: dict, stage: str, out: Path, init: Path | None) ->
     n_train = int((open_cache(state["cache"]).index["split"] == "train").sum())
     cfg = TrainConfig(cache=str(state["cache"]), out=str(out), model=MODEL, stage=stage,
                       init=str(init) if init else None, target=config.target,
-                      # SigLIP's logit-bias start for identity targets; 0 suits soft targets.
-                      model_overrides={"init_logit_bias": -10.0} if config.target == "identity" else {},
+                      # SigLIP's logit-bias start for (near-)identity targets; 0 suits soft targets.
+                      model_overrides={"init_logit_bias": -10.0} if config.target != "fgclep" else {},
                       epochs=s["coarse_epochs"] if stage == "coarse" else s["fine_epochs"],
                       batch_size=max(2, min(s["batch_size"], n_train)), lr=s["lr"], device="cpu", seed=config.seed,
                       progress=False, log_every=5)
