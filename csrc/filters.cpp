@@ -246,10 +246,18 @@ void set_filter_simd(bool enabled) { simd_allowed().store(enabled); }
 
 template <class T>
 std::ptrdiff_t sosfiltfilt_rows(const T* x, T* y, std::ptrdiff_t rows, std::ptrdiff_t n, const SosMatrix& sos) {
-    const int ns = static_cast<int>(sos.size());
-    if (ns < 1 || ns > kMaxSections) throw std::invalid_argument("sosfiltfilt_rows: 1..12 sections supported");
     const std::ptrdiff_t edge = sosfiltfilt_padlen(sos);
     if (n <= edge) throw std::invalid_argument("sosfiltfilt_rows: rows must be longer than the padding");
+    return sosfiltfilt_rows(x, y, rows, n, sos, edge);
+}
+
+template <class T>
+std::ptrdiff_t sosfiltfilt_rows(const T* x, T* y, std::ptrdiff_t rows, std::ptrdiff_t n, const SosMatrix& sos,
+                                std::ptrdiff_t padlen) {
+    const int ns = static_cast<int>(sos.size());
+    if (ns < 1 || ns > kMaxSections) throw std::invalid_argument("sosfiltfilt_rows: 1..12 sections supported");
+    if (n < 2) throw std::invalid_argument("sosfiltfilt_rows: rows need at least 2 samples");
+    const std::ptrdiff_t edge = std::max<std::ptrdiff_t>(0, std::min(padlen, n - 1));
     std::vector<Coefs> coefs(sos.size());
     for (std::size_t s = 0; s < sos.size(); ++s) {
         const double a0 = sos[s][3];
@@ -316,5 +324,9 @@ std::ptrdiff_t sosfiltfilt_rows(const T* x, T* y, std::ptrdiff_t rows, std::ptrd
 
 template std::ptrdiff_t sosfiltfilt_rows<float>(const float*, float*, std::ptrdiff_t, std::ptrdiff_t, const SosMatrix&);
 template std::ptrdiff_t sosfiltfilt_rows<double>(const double*, double*, std::ptrdiff_t, std::ptrdiff_t, const SosMatrix&);
+template std::ptrdiff_t sosfiltfilt_rows<float>(const float*, float*, std::ptrdiff_t, std::ptrdiff_t, const SosMatrix&,
+                                                std::ptrdiff_t);
+template std::ptrdiff_t sosfiltfilt_rows<double>(const double*, double*, std::ptrdiff_t, std::ptrdiff_t, const SosMatrix&,
+                                                 std::ptrdiff_t);
 
 }  // namespace fgclep

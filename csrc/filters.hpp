@@ -37,6 +37,12 @@ template <class T>
 std::ptrdiff_t sosfiltfilt_rows(const T* x, T* y, std::ptrdiff_t rows, std::ptrdiff_t n,
                                 const SosMatrix& sos);
 
+// The same with an explicit odd-padding length (clamped to n - 1) in place of scipy's default,
+// like sosfiltfilt(..., padlen=padlen): the delineator pads 1 s so that edge beats are usable.
+template <class T>
+std::ptrdiff_t sosfiltfilt_rows(const T* x, T* y, std::ptrdiff_t rows, std::ptrdiff_t n,
+                                const SosMatrix& sos, std::ptrdiff_t padlen);
+
 // Vector kernel selection: "avx2" (x86-64 with AVX2+FMA, chosen at run time) or "generic".
 const char* filter_kernel_name();
 // Force the generic kernel (false) or allow the vector one (true); for tests and benchmarks.

@@ -1,6 +1,8 @@
 // R-peak detection over all leads (see peaks.hpp for the method).
 #include "peaks.hpp"
 
+#include "filters.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -13,16 +15,6 @@ namespace {
 constexpr double kPi = 3.14159265358979323846;
 
 double clamp_cutoff(double fc, double fs) { return std::min(fc, 0.45 * fs); }
-
-void lfilter(const Biquad& f, double* y, std::ptrdiff_t n, double z0, double z1) {
-    for (std::ptrdiff_t i = 0; i < n; ++i) {
-        const double xi = y[i];
-        const double yi = f.b0 * xi + z0;
-        z0 = f.b1 * xi - f.a1 * yi + z1;
-        z1 = f.b2 * xi - f.a2 * yi;
-        y[i] = yi;
-    }
-}
 
 // Value below which a share q of v lies (nearest rank on a copy).
 double quantile(std::vector<double> v, double q) {
@@ -50,51 +42,20 @@ std::ptrdiff_t samples(double seconds, double fs) {
 
 }  // namespace
 
-Biquad butter2_lowpass(double cutoff_hz, double fs) {
-    const double k = std::tan(kPi * clamp_cutoff(cutoff_hz, fs) / fs);
-    const double norm = 1.0 / (1.0 + std::sqrt(2.0) * k + k * k);
-    Biquad f{};
-    f.b0 = k * k * norm;
-    f.b1 = 2.0 * f.b0;
-    f.b2 = f.b0;
-    f.a1 = 2.0 * (k * k - 1.0) * norm;
-    f.a2 = (1.0 - std::sqrt(2.0) * k + k * k) * norm;
-    return f;
+void lowpass2(double* x, std::ptrdiff_t n, double cutoff_hz, double fs, std::ptrdiff_t padlen) {
+    if (n < 2) return;
+    const SosMatrix sos = butter_sos(2, 0.0, clamp_cutoff(cutoff_hz, fs), fs, BandType::lowpass);
+    sosfiltfilt_rows(x, x, 1, n, sos, padlen);
 }
 
-Biquad butter2_highpass(double cutoff_hz, double fs) {
-    const double k = std::tan(kPi * clamp_cutoff(cutoff_hz, fs) / fs);
-    const double norm = 1.0 / (1.0 + std::sqrt(2.0) * k + k * k);
-    Biquad f{};
-    f.b0 = norm;
-    f.b1 = -2.0 * norm;
-    f.b2 = norm;
-    f.a1 = 2.0 * (k * k - 1.0) * norm;
-    f.a2 = (1.0 - std::sqrt(2.0) * k + k * k) * norm;
-    return f;
+void highpass2(double* x, std::ptrdiff_t n, double cutoff_hz, double fs, std::ptrdiff_t padlen) {
+    if (n < 2) return;
+    const SosMatrix sos = butter_sos(2, clamp_cutoff(cutoff_hz, fs), 0.0, fs, BandType::highpass);
+    sosfiltfilt_rows(x, x, 1, n, sos, padlen);
 }
 
 std::ptrdiff_t pad_length(double fs, std::ptrdiff_t n) {
     return std::max<std::ptrdiff_t>(0, std::min<std::ptrdiff_t>(n - 1, samples(1.0, fs)));
-}
-
-void filtfilt(const Biquad& f, double* x, std::ptrdiff_t n, std::ptrdiff_t padlen) {
-    if (n < 2) return;
-    padlen = std::max<std::ptrdiff_t>(0, std::min(padlen, n - 1));
-    const std::ptrdiff_t m = n + 2 * padlen;
-    std::vector<double> ext(static_cast<std::size_t>(m));
-    for (std::ptrdiff_t i = 0; i < padlen; ++i) ext[i] = 2.0 * x[0] - x[padlen - i];
-    for (std::ptrdiff_t i = 0; i < n; ++i) ext[padlen + i] = x[i];
-    for (std::ptrdiff_t i = 0; i < padlen; ++i) ext[padlen + n + i] = 2.0 * x[n - 1] - x[n - 2 - i];
-    // Steady-state initial conditions for a unit step (scipy.signal.lfilter_zi).
-    const double g = (f.b0 + f.b1 + f.b2) / (1.0 + f.a1 + f.a2);
-    const double zi1 = f.b2 - f.a2 * g;
-    const double zi0 = f.b1 - f.a1 * g + zi1;
-    lfilter(f, ext.data(), m, zi0 * ext[0], zi1 * ext[0]);
-    std::reverse(ext.begin(), ext.end());
-    lfilter(f, ext.data(), m, zi0 * ext[0], zi1 * ext[0]);
-    std::reverse(ext.begin(), ext.end());
-    for (std::ptrdiff_t i = 0; i < n; ++i) x[i] = ext[padlen + i];
 }
 
 void condition_lead(const double* in, std::ptrdiff_t n, double fs, double* out) {
@@ -117,8 +78,8 @@ void condition_lead(const double* in, std::ptrdiff_t n, double fs, double* out) 
     }
     for (std::ptrdiff_t j = prev + 1; j < n; ++j) out[j] = out[prev];
     const std::ptrdiff_t pad = pad_length(fs, n);
-    filtfilt(butter2_highpass(0.5, fs), out, n, pad);
-    filtfilt(butter2_lowpass(40.0, fs), out, n, pad);
+    highpass2(out, n, 0.5, fs, pad);
+    lowpass2(out, n, 40.0, fs, pad);
 }
 
 std::vector<std::int64_t> detect_r_peaks(const double* x, int n_leads, std::ptrdiff_t n, double fs) {
@@ -128,14 +89,13 @@ std::vector<std::int64_t> detect_r_peaks(const double* x, int n_leads, std::ptrd
 
     // 1. Summed, per-lead normalised derivative energy of the 5-15 Hz band.
     const std::ptrdiff_t pad = pad_length(fs, n);
-    const Biquad hp = butter2_highpass(5.0, fs), lp = butter2_lowpass(15.0, fs);
     std::vector<double> band(static_cast<std::size_t>(n)), energy(static_cast<std::size_t>(n));
     std::vector<double> total(static_cast<std::size_t>(n), 0.0);
     for (int l = 0; l < n_leads; ++l) {
         const double* xl = x + static_cast<std::ptrdiff_t>(l) * n;
         std::copy(xl, xl + n, band.begin());
-        filtfilt(hp, band.data(), n, pad);
-        filtfilt(lp, band.data(), n, pad);
+        highpass2(band.data(), n, 5.0, fs, pad);
+        lowpass2(band.data(), n, 15.0, fs, pad);
         energy[0] = energy[n - 1] = 0.0;
         for (std::ptrdiff_t i = 1; i + 1 < n; ++i) {
             const double d = band[i + 1] - band[i - 1];

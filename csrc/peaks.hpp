@@ -15,17 +15,11 @@
 namespace fgclep {
 namespace delin {
 
-// Second-order section (a0 = 1), transposed direct form II.
-struct Biquad {
-    double b0, b1, b2, a1, a2;
-};
-
-Biquad butter2_lowpass(double cutoff_hz, double fs);
-Biquad butter2_highpass(double cutoff_hz, double fs);
-
-// Zero-phase forward-backward filtering in place, like scipy.signal.filtfilt(b, a, x,
-// padtype="odd", padlen=padlen) with lfilter_zi initial conditions. padlen is clamped to n - 1.
-void filtfilt(const Biquad& f, double* x, std::ptrdiff_t n, std::ptrdiff_t padlen);
+// Zero-phase 2nd-order Butterworth low-/high-pass of one row in place with odd padding of
+// pad_length samples (fgclep::butter_sos + fgclep::sosfiltfilt_rows, the filtering core's own
+// design and filter). The cutoff is clamped to 0.45 fs.
+void lowpass2(double* x, std::ptrdiff_t n, double cutoff_hz, double fs, std::ptrdiff_t padlen);
+void highpass2(double* x, std::ptrdiff_t n, double cutoff_hz, double fs, std::ptrdiff_t padlen);
 
 // Pad length used by every zero-phase filter of the delineator: 1 s of signal.
 std::ptrdiff_t pad_length(double fs, std::ptrdiff_t n);
