@@ -12,8 +12,6 @@ namespace fgclep {
 namespace delin {
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
-
 double clamp_cutoff(double fc, double fs) { return std::min(fc, 0.45 * fs); }
 
 // Value below which a share q of v lies (nearest rank on a copy).
