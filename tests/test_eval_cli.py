@@ -95,3 +95,17 @@ def test_cli_errors(setup, tmp_path, args, match):
             args = args + [k, v]
     r = CliRunner().invoke(_app(), args)
     assert r.exit_code != 0 and match in r.output and "Traceback" not in r.output
+
+
+def test_linear_probe_cli_finetune_mode(setup, tmp_path):
+    out = tmp_path / "ft.json"
+    r = CliRunner().invoke(_app(), ["linear-probe", "--checkpoint", str(setup / "run"), "--cache",
+                                    str(setup / "caches" / "synthetic"), "--task", "synthetic",
+                                    "--fraction", "1.0", "--seed", "0", "--mode", "finetune",
+                                    "--epochs", "2", "--out", str(out), "--n-boot", "0"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(out.read_text())
+    assert res["mode"] == "finetune" and res["method"] == "finetune_probe"
+    run = res["per_seed"][0]
+    assert len(run["val_macro_auroc_by_epoch"]) == 2 and run["selected_epoch"] in (1, 2)
+    assert not (tmp_path / "features").exists()  # the encoder trains: no frozen-feature cache
