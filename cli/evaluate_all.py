@@ -11,13 +11,16 @@ from .linear_probe import Mode
 
 
 def evaluate_all_command(
-    checkpoint: Annotated[Path, typer.Option(help="Model directory, or a training run directory with final/.")],
+    checkpoint: Annotated[Path, typer.Option(
+        help="Model directory, or a training run directory with final/.")],
     caches: Annotated[Path, typer.Option(help="Folder with one cache per dataset: ptbxl/, cpsc2018/, csn/.")],
     out: Annotated[Path, typer.Option(help="Output folder: results.md, results.json, per-task files.")],
-    task: Annotated[Optional[List[str]], typer.Option(help="Tasks (repeat; default: the six benchmark tasks).")] = None,
+    task: Annotated[Optional[List[str]], typer.Option(
+        help="Tasks (repeat; default: the six benchmark tasks).")] = None,
     mode: Annotated[Mode, typer.Option(help="Probe mode: linear (frozen) or finetune.")] = Mode.linear,
     seed: Annotated[Optional[List[int]], typer.Option(help="Probe seeds (repeat). Default 0 1 2.")] = None,
-    prompts: Annotated[Optional[Path], typer.Option(help="Prompt JSON for all tasks (e.g. CKEPE_prompt.json).")] = None,
+    prompts: Annotated[Optional[Path], typer.Option(
+        help="Prompt JSON for all tasks (e.g. CKEPE_prompt.json).")] = None,
     splits: Annotated[Optional[Path], typer.Option(help="Folder of MERL split CSVs.")] = None,
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples for the 95 % CIs.")] = 1000,
     batch_size: Annotated[int, typer.Option(help="Records per batch.")] = 64,

@@ -15,7 +15,8 @@ class Mode(str, Enum):
 
 
 def linear_probe_command(
-    checkpoint: Annotated[Path, typer.Option(help="Model directory, or a training run directory with final/.")],
+    checkpoint: Annotated[Path, typer.Option(
+        help="Model directory, or a training run directory with final/.")],
     cache: Annotated[Path, typer.Option(help="Preprocessed cache (fgclep preprocess --out).")],
     task: Annotated[str, typer.Option(help="Task name, e.g. ptbxl_super.")],
     out: Annotated[Path, typer.Option(help="RESULTS.json; the per-class CSV and ROC PNG go beside it.")],
@@ -27,7 +28,8 @@ def linear_probe_command(
         help="Seeds (repeat the option); mean ± SD over them. Default 0 1 2.")] = None,
     epochs: Annotated[int, typer.Option(help="Fine-tuning epochs (finetune mode; best on val kept).")] = 10,
     lr: Annotated[float, typer.Option(help="Fine-tuning learning rate (finetune mode).")] = 1e-4,
-    splits: Annotated[Optional[Path], typer.Option(help="Folder of MERL split CSVs (read by column name).")] = None,
+    splits: Annotated[Optional[Path], typer.Option(
+        help="Folder of MERL split CSVs (read by column name).")] = None,
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples for the 95 % CIs (0: none).")] = 1000,
     batch_size: Annotated[int, typer.Option(help="Records per batch.")] = 64,
     feature_cache: Annotated[Optional[Path], typer.Option(

@@ -9,7 +9,8 @@ import typer
 
 
 def zeroshot_command(
-    checkpoint: Annotated[Path, typer.Option(help="Model directory, or a training run directory with final/.")],
+    checkpoint: Annotated[Path, typer.Option(
+        help="Model directory, or a training run directory with final/.")],
     cache: Annotated[Path, typer.Option(help="Preprocessed cache (fgclep preprocess --out).")],
     task: Annotated[str, typer.Option(help="Task: ptbxl_super, ptbxl_sub, ptbxl_form, ptbxl_rhythm, "
                                            "cpsc2018, csn, synthetic.")],
@@ -18,7 +19,8 @@ def zeroshot_command(
     prompts: Annotated[Optional[Path], typer.Option(
         help="Prompt JSON (key -> text or list; MERL's CKEPE_prompt.json works). "
              "Default: fgclep's built-in prompts.")] = None,
-    splits: Annotated[Optional[Path], typer.Option(help="Folder of MERL split CSVs (read by column name).")] = None,
+    splits: Annotated[Optional[Path], typer.Option(
+        help="Folder of MERL split CSVs (read by column name).")] = None,
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples for the 95 % CIs (0: none).")] = 1000,
     seed: Annotated[int, typer.Option(help="Bootstrap and split seed.")] = 0,
     batch_size: Annotated[int, typer.Option(help="Records per embedding batch.")] = 64,

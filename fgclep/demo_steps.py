@@ -132,7 +132,8 @@ def _train_one(config, state: dict, stage: str, out: Path, init: Path | None) ->
                       # SigLIP's logit-bias start for (near-)identity targets; 0 suits soft targets.
                       model_overrides={"init_logit_bias": -10.0} if config.target != "fgclep" else {},
                       epochs=s["coarse_epochs"] if stage == "coarse" else s["fine_epochs"],
-                      batch_size=max(2, min(s["batch_size"], n_train)), lr=s["lr"], device="cpu", seed=config.seed,
+                      batch_size=max(2, min(s["batch_size"], n_train)), lr=s["lr"], device="cpu",
+                      seed=config.seed,
                       progress=False, log_every=5)
     t0 = time.perf_counter()
     res = train(cfg)
@@ -193,7 +194,8 @@ def step_evaluate(config, state: dict) -> dict:
             model = load_encoder(state["runs"][name])
         feats = {s: extract_ecg_features(model, cache, tl.indices[s], batch_size=128)
                  for s in ("train", "val", "test")}
-        zs, scores = zeroshot_from_features(feats["test"], tl.labels["test"], class_embeddings(model, prompts),
+        class_emb = class_embeddings(model, prompts)
+        zs, scores = zeroshot_from_features(feats["test"], tl.labels["test"], class_emb,
                                             task.classes, feats["val"], tl.labels["val"], n_boot=200,
                                             seed=config.seed)
         lp, _ = linear_probe_from_features(feats, tl.labels, task.classes, fraction=1.0, seeds=(config.seed,),

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
 from fgclep.eval.evaluate_all import find_cache, markdown_tables
 

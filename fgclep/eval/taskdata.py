@@ -8,6 +8,7 @@ train CSV orders ``AVB``/``RAO``/``ISC`` differently from val/test).
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -147,8 +148,6 @@ def task_labels(index: pd.DataFrame, task: Any, splits_dir: str | Path | None = 
             rows = [_match_id(i, lookup) for i in ids]
             keep = np.array([r is not None for r in rows], dtype=bool)
             if not keep.all():
-                import warnings
-
                 warnings.warn(f"task_labels: {int((~keep).sum())} of {len(ids)} records of {path} "
                               f"are not in the cache and are left out", stacklevel=2)
             out.indices[split] = np.array([r for r in rows if r is not None], dtype=np.int64)
