@@ -30,6 +30,7 @@ def linear_probe_command(
     lr: Annotated[float, typer.Option(help="Fine-tuning learning rate (finetune mode).")] = 1e-4,
     splits: Annotated[Optional[Path], typer.Option(
         help="Folder of MERL split CSVs (read by column name).")] = None,
+    split_seed: Annotated[int, typer.Option(help="Seed of seeded splits (CPSC2018, CSN).")] = 0,
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples for the 95 % CIs (0: none).")] = 1000,
     batch_size: Annotated[int, typer.Option(help="Records per batch.")] = 64,
     feature_cache: Annotated[Optional[Path], typer.Option(
@@ -49,7 +50,8 @@ def linear_probe_command(
                            batch_size=batch_size, n_boot=n_boot,
                            feature_cache_dir=feature_cache or out.parent / "features", out=out,
                            finetune_options={"epochs": epochs, "lr": lr, "batch_size": batch_size,
-                                             "device": device})
+                                             "device": device},
+                           split_seed=split_seed)
     except (ValueError, FileNotFoundError, KeyError) as exc:
         raise typer.BadParameter(str(exc)) from None
     macro, sd = res["macro_auroc"], res["macro_auroc_sd"]

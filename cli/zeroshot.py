@@ -22,7 +22,8 @@ def zeroshot_command(
     splits: Annotated[Optional[Path], typer.Option(
         help="Folder of MERL split CSVs (read by column name).")] = None,
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples for the 95 % CIs (0: none).")] = 1000,
-    seed: Annotated[int, typer.Option(help="Bootstrap and split seed.")] = 0,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    split_seed: Annotated[int, typer.Option(help="Seed of seeded splits (CPSC2018, CSN).")] = 0,
     batch_size: Annotated[int, typer.Option(help="Records per embedding batch.")] = 64,
     device: Annotated[str, typer.Option(help="Torch device: cpu, cuda, cuda:N.")] = "cpu",
 ) -> None:
@@ -34,7 +35,7 @@ def zeroshot_command(
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         res = zeroshot(load_encoder(checkpoint, device=device), open_cache(cache), task, split=split,
-                       prompts=prompts, splits_dir=splits, n_boot=n_boot, seed=seed,
+                       prompts=prompts, splits_dir=splits, n_boot=n_boot, seed=seed, split_seed=split_seed,
                        batch_size=batch_size, out=out)
     except (ValueError, FileNotFoundError, KeyError) as exc:
         raise typer.BadParameter(str(exc)) from None

@@ -240,7 +240,7 @@ def linear_probe(model: Any, cache: Any, task: Any, fraction: float = 1.0, mode:
                  splits_dir: str | Path | None = None, split_csvs: Mapping[str, str | Path] | None = None,
                  batch_size: int = 64, n_boot: int = 1000, feature_cache_dir: str | Path | None = None,
                  out: str | Path | None = None, label: str | None = None,
-                 finetune_options: Mapping[str, Any] | None = None) -> dict:
+                 finetune_options: Mapping[str, Any] | None = None, split_seed: int = 0) -> dict:
     """Linear probe (or explicit fine-tuning) of an ECG encoder on one task of a cache.
 
     Parameters
@@ -262,6 +262,9 @@ def linear_probe(model: Any, cache: Any, task: Any, fraction: float = 1.0, mode:
         Writes JSON + per-class CSV + ROC PNG (first seed).
     finetune_options : mapping, optional
         Keyword arguments for :func:`fgclep.eval.finetune.finetune_probe` (epochs, lr, ...).
+    split_seed : int
+        Seed of seeded splits (CPSC2018, CSN); independent of ``seeds``, which vary only the
+        label subset and the initialisation, never the test set.
     """
     from fgclep.eval.taskdata import resolve_task, task_labels
     from fgclep.eval.zeroshot import write_results
@@ -270,7 +273,7 @@ def linear_probe(model: Any, cache: Any, task: Any, fraction: float = 1.0, mode:
         raise ValueError(f"linear_probe: mode must be one of {MODES}, got {mode!r}")
     task = resolve_task(task, cache.index)
     classes = tuple(task.classes)
-    tl = task_labels(cache.index, task, splits_dir=splits_dir, seed=0, split_csvs=split_csvs)
+    tl = task_labels(cache.index, task, splits_dir=splits_dir, seed=split_seed, split_csvs=split_csvs)
     missing = [s for s in ("train", "val", "test") if s not in tl.indices or not len(tl.indices[s])]
     if missing:
         raise ValueError(f"linear_probe: task {task.name} has empty or missing splits {missing}")

@@ -84,7 +84,7 @@ def zeroshot_from_features(feats_test: np.ndarray, y_test: np.ndarray, class_emb
 def zeroshot(model: Any, cache: Any, task: Any, split: str = "test",
              prompts: Mapping[str, Sequence[str]] | str | Path | None = None,
              splits_dir: str | Path | None = None, split_csvs: Mapping[str, str | Path] | None = None,
-             batch_size: int = 64, n_boot: int = 1000, seed: int = 0,
+             batch_size: int = 64, n_boot: int = 1000, seed: int = 0, split_seed: int = 0,
              feature_cache_dir: str | Path | None = None, out: str | Path | None = None,
              label: str | None = None) -> dict:
     """Zero-shot evaluation of a dual encoder on one task of a preprocessed cache.
@@ -105,7 +105,10 @@ def zeroshot(model: Any, cache: Any, task: Any, split: str = "test",
     splits_dir, split_csvs : optional
         See :func:`fgclep.eval.taskdata.task_labels`.
     batch_size, n_boot, seed : int
-        Embedding batch size; bootstrap resamples and seed.
+        Embedding batch size; bootstrap resamples and bootstrap seed.
+    split_seed : int
+        Seed of seeded splits (CPSC2018, CSN); kept apart from the bootstrap seed so that
+        changing one never changes the test set. Use the same value as for the linear probe.
     feature_cache_dir : path, optional
         Cache for ECG embeddings.
     out : path, optional
@@ -127,7 +130,7 @@ def zeroshot(model: Any, cache: Any, task: Any, split: str = "test",
     else:
         source = str(prompts) if isinstance(prompts, (str, Path)) else "given mapping"
         class_prompts = prompts_for_classes(classes, prompts, source=source)
-    tl = task_labels(cache.index, task, splits_dir=splits_dir, seed=seed, split_csvs=split_csvs)
+    tl = task_labels(cache.index, task, splits_dir=splits_dir, seed=split_seed, split_csvs=split_csvs)
     if split not in tl.indices:
         raise ValueError(f"zeroshot: split {split!r} not available for {task.name}; "
                          f"have {sorted(tl.indices)}")
