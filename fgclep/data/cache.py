@@ -182,6 +182,12 @@ class ECGCache:
     def __len__(self) -> int:
         return len(self._ids)
 
+    @property
+    def reports(self) -> list[str]:
+        """Report text of every record, as opened (enhanced ones substituted), without reading
+        any signal."""
+        return list(self._reports)
+
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_maps"] = {}  # memory maps are per process: reopen lazily after unpickling

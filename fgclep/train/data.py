@@ -19,13 +19,9 @@ logger = logging.getLogger(__name__)
 
 def cache_reports(ds) -> list[str]:
     """Report texts of every record of an :class:`fgclep.data.ECGCache` (original or enhanced,
-    as opened), without reading any signal."""
+    as opened), without reading any signal; any other dataset is read item by item."""
     reports = getattr(ds, "reports", None)
     if isinstance(reports, (list, tuple)):
-        return list(reports)
-    # ECGCache keeps the texts it serves in ``_reports`` (enhanced ones substituted).
-    reports = getattr(ds, "_reports", None)
-    if isinstance(reports, (list, tuple)) and len(reports) == len(ds):
         return list(reports)
     return [ds[i]["report"] for i in range(len(ds))]
 
