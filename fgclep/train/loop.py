@@ -63,7 +63,11 @@ def train(config: TrainConfig) -> dict[str, Any]:
     config.validate()
     ctx = setup_distributed(config.device)
     try:
-        return _train(config, ctx)
+        result = _train(config, ctx)
+        # Leave together: a rank that tears its gloo pairs down while rank 0 still writes the
+        # final model can make rank 0's process group abort at exit.
+        ctx.barrier()
+        return result
     finally:
         cleanup_distributed(ctx)
 
