@@ -11,6 +11,7 @@ otherwise the cache assigns a seeded stratified split with the source's ``split_
 from __future__ import annotations
 
 import importlib
+from abc import ABC, abstractmethod
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ Skip = tuple[str, str]
 
 
 @dataclass
-class Source:
+class Source(ABC):
     """Base class: subclasses implement :meth:`list_items` and :meth:`load`."""
 
     root: Path | None = None
@@ -39,11 +40,13 @@ class Source:
     # Cache file for records' meta["ground_truth"] (JSON lines with the record id), if any.
     ground_truth_file: str | None = None
 
+    @abstractmethod
     def list_items(self, limit: int | None = None) -> tuple[list[Item], list[Skip]]:
-        raise NotImplementedError
+        """Inputs of the dataset (up to ``limit``) and the ones skipped while listing."""
 
+    @abstractmethod
     def load(self, item: Item) -> ECGRecord:
-        raise NotImplementedError
+        """Read one listed input; raises ValueError/OSError naming the file on bad input."""
 
     def load_many(self, items: list[Item]) -> Iterator[tuple[Item, ECGRecord | Exception]]:
         """Load items one by one; a ValueError/OSError becomes the item's result."""

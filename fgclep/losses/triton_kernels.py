@@ -182,7 +182,7 @@ def _kernel_inputs(prob: LossProblem):
     scale = prob.scale.detach().to(torch.float32).reshape(1).contiguous()
     bias = (scale if prob.bias is None
             else prob.bias.detach().to(torch.float32).reshape(1).contiguous())
-    rr = rc = sd = x                     # placeholders for pointers the kernel does not read
+    rr = rc = sd = x                     # stand-ins for pointers this target kind never reads
     k = 1
     if prob.kind in ("fgclep", "threshold"):
         rr = prob.r_rows.to(work).contiguous()
