@@ -44,9 +44,13 @@ class Source(ABC):
     def list_items(self, limit: int | None = None) -> tuple[list[Item], list[Skip]]:
         """Inputs of the dataset (up to ``limit``) and the ones skipped while listing."""
 
-    @abstractmethod
     def load(self, item: Item) -> ECGRecord:
-        """Read one listed input; raises ValueError/OSError naming the file on bad input."""
+        """Read one listed input; raises ValueError/OSError naming the file on bad input.
+
+        Sources that make records in batches (the synthetic corpus) override
+        :meth:`load_many` instead and have no single-record read.
+        """
+        raise TypeError(f"{type(self).__name__} makes records in batches: use load_many")
 
     def load_many(self, items: list[Item]) -> Iterator[tuple[Item, ECGRecord | Exception]]:
         """Load items one by one; a ValueError/OSError becomes the item's result."""
