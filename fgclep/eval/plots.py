@@ -64,7 +64,7 @@ def plot_model_comparison(values: Mapping[str, Mapping[str, float | None]], path
     groups = list(values)
     models = list(dict.fromkeys(m for g in groups for m in values[g]))
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(groups), 4))
+    fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(groups), 4.3))
     width = 0.8 / max(len(models), 1)
     for k, m in enumerate(models):
         ys = [values[g].get(m) for g in groups]
@@ -78,7 +78,9 @@ def plot_model_comparison(values: Mapping[str, Mapping[str, float | None]], path
     ax.set_ylim(0, 1.05)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
+    # Below the axes, so that the legend never covers a bar's value label.
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=max(len(models), 1),
+              frameon=False)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
