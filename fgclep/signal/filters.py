@@ -169,7 +169,11 @@ def remove_baseline(signal, sampling_rate, method="median", backend="cpp"):
     ``method="median"``: subtract a two-stage running median (200 ms, then 600 ms on its
     output; windows from :func:`baseline_windows`), the classic de Chazal et al. (2004)
     baseline estimate. Edges use ``scipy.ndimage.median_filter``'s ``mode="reflect"`` (the edge
-    sample repeated). ``method="highpass"``: a 0.5 Hz zero-phase Butterworth high-pass of order
+    sample repeated). Known limitation of any running median: within half a long window (0.3 s)
+    of the record's ends, a wave cut by the edge fills most of the window, so the baseline follows
+    the wave there and the cleaned trace can dip by a fraction of the wave's amplitude (up to
+    ~1 mV after a tall cut-off T wave on synthetic records); use ``method="highpass"`` where the
+    first and last 0.3 s matter. ``method="highpass"``: a 0.5 Hz zero-phase Butterworth high-pass of order
     4 (:func:`bandpass` with ``high=None``).
 
     Parameters
