@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-from fgclep.losses.soft_sigmoid import LossProblem
+from fgclep.losses.soft_sigmoid import LossProblem, grads_from_saved
 
 __all__ = ["chunked_loss", "ChunkedSoftSigmoid", "DEFAULT_TILE_ELEMENTS"]
 
@@ -101,14 +101,7 @@ class ChunkedSoftSigmoid(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out):
-        dx, dy, d_t, d_b = ctx.saved_tensors
-        need_x, need_y, need_t, need_b = ctx.flags
-        (t_shape, b_shape), (x_dt, y_dt, t_dt, b_dt) = ctx.shapes, ctx.dtypes
-        gx = (dx * grad_out).to(x_dt) if need_x else None
-        gy = (dy * grad_out).to(y_dt) if need_y else None
-        gt = (d_t * grad_out).to(t_dt).reshape(t_shape) if need_t else None
-        gb = (d_b * grad_out).to(b_dt).reshape(b_shape) if need_b else None
-        return gx, gy, gt, gb, None, None, None
+        return (*grads_from_saved(ctx, grad_out), None, None, None)
 
 
 def chunked_loss(prob: LossProblem, tile_elements: int = DEFAULT_TILE_ELEMENTS) -> torch.Tensor:

@@ -335,3 +335,19 @@ class SoftSigmoidLoss(nn.Module):
     def extra_repr(self) -> str:
         target = self.target if isinstance(self.target, str) else "matrix"
         return f"target={target!r}, backend={self.backend!r}, threshold={self.threshold}"
+
+
+def grads_from_saved(ctx, grad_out: torch.Tensor):
+    """Backward of the fused Functions (chunked, Triton), which compute every gradient in the
+    forward pass and save it: scale the saved ``(d_ecg, d_text, d_scale, d_bias)`` by the
+    incoming gradient and cast each to its input's dtype and shape (None where not needed)."""
+    dx, dy, d_t, d_b = ctx.saved_tensors
+    need_x, need_y, need_t, need_b = ctx.flags
+    (t_shape, b_shape), (x_dt, y_dt, t_dt, b_dt) = ctx.shapes, ctx.dtypes
+    saved = next((t for t in (dx, dy, d_t, d_b) if t is not None), None)
+    g = grad_out if saved is None else grad_out.to(saved.dtype)  # Triton saves fp32 grads
+    gx = (dx * g).to(x_dt) if need_x else None
+    gy = (dy * g).to(y_dt) if need_y else None
+    gt = (d_t * g).to(t_dt).reshape(t_shape) if need_t else None
+    gb = (d_b * g).to(b_dt).reshape(b_shape) if need_b else None
+    return gx, gy, gt, gb

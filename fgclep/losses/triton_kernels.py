@@ -26,7 +26,7 @@ import triton
 import triton.language as tl
 from torch.autograd.function import once_differentiable
 
-from fgclep.losses.soft_sigmoid import LossProblem
+from fgclep.losses.soft_sigmoid import LossProblem, grads_from_saved
 
 __all__ = ["triton_loss", "TritonSoftSigmoid"]
 
@@ -242,15 +242,7 @@ class TritonSoftSigmoid(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out):
-        dx, dy, d_t, d_b = ctx.saved_tensors
-        need_x, need_y, need_t, need_b = ctx.flags
-        (t_shape, b_shape), (x_dt, y_dt, t_dt, b_dt) = ctx.shapes, ctx.dtypes
-        g = grad_out.to(torch.float32)
-        gx = (dx * g).to(x_dt) if need_x else None
-        gy = (dy * g).to(y_dt) if need_y else None
-        gt = (d_t * g).to(t_dt).reshape(t_shape) if need_t else None
-        gb = (d_b * g).to(b_dt).reshape(b_shape) if need_b else None
-        return gx, gy, gt, gb, None, None
+        return (*grads_from_saved(ctx, grad_out), None, None)
 
 
 def triton_loss(prob: LossProblem) -> torch.Tensor:
