@@ -142,8 +142,12 @@ void delineate_t(const Lead& L, idx n, double fs, const Beat& bt, std::int64_t q
     // Trapezium method: xm = steepest descent after the peak, xr = a point beyond the T end.
     const idx bound = std::min<idx>(n - 1, bt.r + std::min(secs(0.75, fs), static_cast<idx>(0.85 * bt.rr_next)));
     if (bound - pk < 3) return;
+    // The T wave is slow: its steepest descent is taken on the 20 ms moving average (the signal the
+    // area below is computed on), so residual noise does not move xm (and the T end) beat to beat.
+    const idx k = std::max<idx>(1, secs(kSlopeHalfWidth, fs));
+    auto tslope = [&](idx i) { return L.sp[std::min(n - 1, i + k)] - L.sp[std::max<idx>(0, i - k)]; };
     idx xm = pk + 1;
-    for (idx i = pk + 1; i <= std::min(bound, pk + secs(kTSteepSpan, fs)); ++i) if (-sgn * L.d[i] > -sgn * L.d[xm]) xm = i;
+    for (idx i = pk + 1; i <= std::min(bound, pk + secs(kTSteepSpan, fs)); ++i) if (-sgn * tslope(i) > -sgn * tslope(xm)) xm = i;
     const idx xr = std::min(bound, xm + secs(kTEndSpan, fs));
     idx te = xm;
     double area = -1.0;
