@@ -20,6 +20,10 @@ constexpr double kQrsAfter = 0.180;        // QRS offset at most 180 ms after R
 constexpr double kStrong = 0.30;          // "strong" slope: >= 30 % of the beat's maximum
 constexpr double kGap = 0.030;             // a 30 ms lull in strong slope ends the complex
 constexpr double kKneeSpan = 0.100;      // QRS knee: xr lies 100 ms outside the outer strong slope
+constexpr double kSmallWave = 0.040;     // a small initial/terminal QRS wave (q, s) ends within 40 ms
+constexpr double kSmallSlope = 0.03;     // ... its slope is >= 3 % of the beat's steepest slope
+constexpr double kSmallKnee = 0.020;     // ... and its knee is sought within 20 ms of its steepest point
+constexpr double kTurn = 0.006;          // near-zero slope bridged at a turning point
 constexpr double kWeakLead = 0.20;       // QRS slope share below which a lead does not vote
 constexpr double kPrMax = 0.40;            // P peak search starts at most 400 ms before QRS onset
 constexpr double kPFrac = 0.30;            // P extent for the tests: deviation >= 30 % of P amplitude
@@ -113,8 +117,35 @@ double delineate_qrs(const Lead& L, idx n, double fs, const Beat& bt, std::int64
         }
         return best_i;
     };
+    // QRS offset: a knee that is a turning point (the bottom of a small terminal s wave whose
+    // slope is too weak to count as strong) is not where the signal returns to the baseline. When
+    // the signal just after the knee moves the opposite way (after at most kTurn of near-zero
+    // slope) with a slope >= max(kSmallSlope of the beat's steepest slope, 3x the noise slope), and
+    // that wave ends within kSmallWave of the knee and is deeper than kNoiseFactor x the noise,
+    // the offset moves to that small wave's own knee (trapezium method with xr kSmallKnee outside
+    // its steepest point: a small wave is short, so a 100 ms span would reach into the ST-T).
+    // Not applied to the onset: on synthetic ground truth it moved onsets before the true onset
+    // when a small deflection ends just before the QRS.
+    const double noise_slope = L.noise * fs / static_cast<double>(std::max<idx>(1, secs(0.010, fs)));
+    const double thr = std::max(kSmallSlope * smax, 3.0 * noise_slope);
+    auto small_wave = [&](idx k, int dir) {
+        const idx h = std::max<idx>(1, secs(0.004, fs));
+        const idx inner = std::clamp<idx>(k - dir * h, 0, n - 1);
+        const double sgn = (L.x[k] - L.x[inner]) * static_cast<double>(dir) > 0.0 ? 1.0 : -1.0;
+        const idx lim = dir < 0 ? std::max(lo, k - secs(kSmallWave, fs)) : std::min(hi, k + secs(kSmallWave, fs));
+        const idx turn = std::max<idx>(1, secs(kTurn, fs));
+        idx i = k + dir;
+        for (idx s = 0; (lim - i) * dir >= 0 && s < turn && std::fabs(L.d[i]) < thr; ++s) i += dir;
+        if ((lim - i) * dir < 0 || std::fabs(L.d[i]) < thr || sgn * L.d[i] > 0.0) return k;
+        idx m2 = i;
+        for (; (lim - i) * dir >= 0 && sgn * L.d[i] < 0.0 && std::fabs(L.d[i]) >= thr; i += dir)
+            if (std::fabs(L.d[i]) > std::fabs(L.d[m2])) m2 = i;
+        if ((lim - i) * dir < 0) return k;  // still moving at the window's edge: not a small wave
+        const idx k2 = knee(m2, dir < 0 ? std::max(lo, m2 - secs(kSmallKnee, fs)) : std::min(hi, m2 + secs(kSmallKnee, fs)));
+        return std::fabs(L.x[k2] - L.x[k]) < kNoiseFactor * L.noise ? k : k2;
+    };
     const idx on = knee(first, std::max(lo, first - secs(kKneeSpan, fs)));
-    const idx off = knee(last, std::min(hi, last + secs(kKneeSpan, fs)));
+    const idx off = small_wave(knee(last, std::min(hi, last + secs(kKneeSpan, fs))), +1);
     // R peak of this lead: the largest deflection from the onset level near the global R.
     const double base = L.x[on];
     const idx r_lo = std::max(on, bt.r - secs(0.060, fs)), r_hi = std::min(off, bt.r + secs(0.060, fs));
