@@ -23,6 +23,7 @@ constexpr double kKneeSpan = 0.100;      // QRS knee: xr lies 100 ms outside the
 constexpr double kSmallWave = 0.040;     // a small initial/terminal QRS wave (q, s) ends within 40 ms
 constexpr double kSmallSlope = 0.03;     // ... its slope is >= 3 % of the beat's steepest slope
 constexpr double kSmallKnee = 0.020;     // ... and its knee is sought within 20 ms of its steepest point
+constexpr double kSmallIso = 2.0;        // ... and is deeper than 2x the isoelectric segment's peak-to-peak
 constexpr double kTurn = 0.006;          // near-zero slope bridged at a turning point
 constexpr double kWeakLead = 0.20;       // QRS slope share below which a lead does not vote
 constexpr double kPrMax = 0.40;            // P peak search starts at most 400 ms before QRS onset
@@ -117,15 +118,15 @@ double delineate_qrs(const Lead& L, idx n, double fs, const Beat& bt, std::int64
         }
         return best_i;
     };
-    // QRS offset: a knee that is a turning point (the bottom of a small terminal s wave whose
-    // slope is too weak to count as strong) is not where the signal returns to the baseline. When
-    // the signal just after the knee moves the opposite way (after at most kTurn of near-zero
-    // slope) with a slope >= max(kSmallSlope of the beat's steepest slope, 3x the noise slope), and
-    // that wave ends within kSmallWave of the knee and is deeper than kNoiseFactor x the noise,
-    // the offset moves to that small wave's own knee (trapezium method with xr kSmallKnee outside
-    // its steepest point: a small wave is short, so a 100 ms span would reach into the ST-T).
-    // Not applied to the onset: on synthetic ground truth it moved onsets before the true onset
-    // when a small deflection ends just before the QRS.
+    // A knee that is a turning point (the bottom of a small initial q or terminal s wave whose
+    // slope is too weak to count as strong) is not where the signal leaves/returns to the
+    // baseline. When the signal just outside the knee moves the opposite way (after at most kTurn
+    // of near-zero slope) with a slope >= max(kSmallSlope of the beat's steepest slope, 3x the
+    // noise slope), that wave ends within kSmallWave of the knee, and it is deeper than
+    // kNoiseFactor x the noise and kSmallIso x the peak-to-peak of the kSmallWave isoelectric
+    // segment beyond it (low-frequency noise passes the 40 Hz filter and makes q-like wiggles),
+    // the limit moves to that small wave's own knee (trapezium method with xr kSmallKnee outside
+    // its steepest point: a small wave is short, so a 100 ms span would reach into the P or T wave).
     const double noise_slope = L.noise * fs / static_cast<double>(std::max<idx>(1, secs(0.010, fs)));
     const double thr = std::max(kSmallSlope * smax, 3.0 * noise_slope);
     auto small_wave = [&](idx k, int dir) {
@@ -142,9 +143,15 @@ double delineate_qrs(const Lead& L, idx n, double fs, const Beat& bt, std::int64
             if (std::fabs(L.d[i]) > std::fabs(L.d[m2])) m2 = i;
         if ((lim - i) * dir < 0) return k;  // still moving at the window's edge: not a small wave
         const idx k2 = knee(m2, dir < 0 ? std::max(lo, m2 - secs(kSmallKnee, fs)) : std::min(hi, m2 + secs(kSmallKnee, fs)));
-        return std::fabs(L.x[k2] - L.x[k]) < kNoiseFactor * L.noise ? k : k2;
+        // The small wave must stand out of the isoelectric segment beyond it.
+        const idx s0 = dir < 0 ? std::max<idx>(0, k2 - secs(kSmallWave, fs)) : k2;
+        const idx s1 = dir < 0 ? k2 : std::min<idx>(n - 1, k2 + secs(kSmallWave, fs));
+        double mn = L.x[s0], mx = L.x[s0];
+        for (idx j = s0; j <= s1; ++j) { mn = std::min(mn, L.x[j]); mx = std::max(mx, L.x[j]); }
+        const double depth = std::fabs(L.x[k2] - L.x[k]);
+        return depth < kNoiseFactor * L.noise || depth < kSmallIso * (mx - mn) ? k : k2;
     };
-    const idx on = knee(first, std::max(lo, first - secs(kKneeSpan, fs)));
+    const idx on = small_wave(knee(first, std::max(lo, first - secs(kKneeSpan, fs))), -1);
     const idx off = small_wave(knee(last, std::min(hi, last + secs(kKneeSpan, fs))), +1);
     // R peak of this lead: the largest deflection from the onset level near the global R.
     const double base = L.x[on];
