@@ -80,12 +80,7 @@ def measure_from_fiducials(signal, sampling_rate, fiducials, lead_names=None, ba
     """
     func = "measure_from_fiducials"
     check_backend(backend, func, ("cpp", "numpy"))
-    fs = check_sampling_rate(sampling_rate, func)
-    batch = as_signal_array(signal, func, check_finite=False)
-    if len(batch.shape) == 3:
-        raise ValueError(f"{func}: signal must be one record (leads, samples), got shape {batch.shape}")
-    x = np.ascontiguousarray(batch.rows, dtype=np.float64)
-    names = resolve_lead_names(lead_names, x.shape[0], func)
+    x, fs, names = _one_record(signal, sampling_rate, lead_names, func)
     fid = _fiducial_array(fiducials, x.shape[0], func)
     if fid.size and fid.max() >= x.shape[1]:
         raise ValueError(f"{func}: fiducial index {int(fid.max())} is beyond the signal's {x.shape[1]} samples")
@@ -172,17 +167,21 @@ def analyze_record(signal, sampling_rate, lead_names=None) -> tuple[Delineation,
     (Delineation, dict)
         The same as ``ecg_delineate`` and ``ecg_measure`` would return, computed once.
     """
-    func = "analyze_record"
+    x, fs, names = _one_record(signal, sampling_rate, lead_names, "analyze_record")
+    from fgclep import _core
+
+    lead, glob, values = _core.delin_analyze(x, fs, std_lead_index(names))
+    return Delineation.from_arrays(lead, glob, names, fs), _as_dict(np.asarray(values))
+
+
+def _one_record(signal, sampling_rate, lead_names, func: str):
+    """Validate one record ``(leads, samples)``: float64 contiguous rows, rate, lead names."""
     fs = check_sampling_rate(sampling_rate, func)
     batch = as_signal_array(signal, func, check_finite=False)
     if len(batch.shape) == 3:
         raise ValueError(f"{func}: signal must be one record (leads, samples), got shape {batch.shape}")
     x = np.ascontiguousarray(batch.rows, dtype=np.float64)
-    names = resolve_lead_names(lead_names, x.shape[0], func)
-    from fgclep import _core
-
-    lead, glob, values = _core.delin_analyze(x, fs, std_lead_index(names))
-    return Delineation.from_arrays(lead, glob, names, fs), _as_dict(np.asarray(values))
+    return x, fs, resolve_lead_names(lead_names, x.shape[0], func)
 
 
 def _measure_one(x: np.ndarray, fs: float, names, index, backend: str) -> np.ndarray:
