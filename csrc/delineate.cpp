@@ -25,6 +25,7 @@ constexpr double kSmallSlope = 0.03;     // ... its slope is >= 3 % of the beat'
 constexpr double kSmallKnee = 0.020;     // ... and its knee is sought within 20 ms of its steepest point
 constexpr double kSmallIso = 2.0;        // ... and is deeper than 2x the isoelectric segment's peak-to-peak
 constexpr double kTurn = 0.006;          // near-zero slope bridged at a turning point
+constexpr double kLeadSpread = 0.020;    // a lead's QRS on/off lies within 20 ms of the leads' median
 constexpr double kWeakLead = 0.20;       // QRS slope share below which a lead does not vote
 constexpr double kPrMax = 0.40;            // P peak search starts at most 400 ms before QRS onset
 constexpr double kPFrac = 0.30;            // P extent for the tests: deviation >= 30 % of P amplitude
@@ -175,7 +176,18 @@ void delineate_t(const Lead& L, idx n, double fs, const Beat& bt, std::int64_t q
         const double dv = chord_dev(L.st, lo, hi, i);
         if (std::fabs(dv) > std::fabs(best)) { best = dv; pk = i; }
     }
-    if (std::fabs(best) < std::max(kTMinAmp, kNoiseFactor * L.noise)) return;
+    const double t_min = std::max(kTMinAmp, kNoiseFactor * L.noise);
+    if (std::fabs(best) < t_min && lo - secs(0.040, fs) >= 0) {
+        // At short RR the ST segment shortens and the T wave can start at the J point: a chord
+        // anchored 40 ms after the QRS then lies on the T wave itself. Measure the T wave from the
+        // J point (the QRS offset) instead; the peak search window is unchanged.
+        const idx j = lo - secs(0.040, fs);
+        for (idx i = lo + edge; i <= hi - edge; ++i) {
+            const double dv = chord_dev(L.st, j, hi, i);
+            if (std::fabs(dv) > std::fabs(best)) { best = dv; pk = i; }
+        }
+    }
+    if (std::fabs(best) < t_min) return;
     const double sgn = best > 0.0 ? 1.0 : -1.0;
     // Trapezium method: xm = steepest descent after the peak, xr = a point beyond the T end.
     const idx bound = std::min<idx>(n - 1, bt.r + std::min(secs(0.75, fs), static_cast<idx>(0.85 * bt.rr_next)));
@@ -334,6 +346,25 @@ Fiducials delineate(const double* x, int n_leads, idx n, double fs, const std::v
             slope[static_cast<std::size_t>(l) * nb + b] = delineate_qrs(leads[l], n, fs, beats[b], f);
             best[b] = std::max(best[b], slope[static_cast<std::size_t>(l) * nb + b]);
             for (int k = QRS_ON; k <= QRS_OFF; ++k) fid.at(k, l, b) = f[k];
+        }
+    }
+    // One ventricular activation: the leads see the same QRS and differ only in where its
+    // projection leaves/returns to the isoelectric line. A lead's QRS onset/offset further than
+    // kLeadSpread from the median over leads (a P or T wave, a pacing spike or noise taken into
+    // the complex, or a low-amplitude limb cut short) is pulled back to median +- kLeadSpread.
+    {
+        const std::int64_t spread = std::max<std::int64_t>(1, secs(kLeadSpread, fs));
+        std::vector<std::int64_t> v;
+        for (int k : {QRS_ON, QRS_OFF}) {
+            for (int b = 0; b < nb; ++b) {
+                v.clear();
+                for (int l = 0; l < n_leads; ++l) if (fid.at(k, l, b) >= 0) v.push_back(fid.at(k, l, b));
+                if (v.size() < 3) continue;
+                std::nth_element(v.begin(), v.begin() + static_cast<idx>((v.size() - 1) / 2), v.end());
+                const std::int64_t med = v[(v.size() - 1) / 2];
+                for (int l = 0; l < n_leads; ++l)
+                    if (fid.at(k, l, b) >= 0) fid.at(k, l, b) = std::clamp(fid.at(k, l, b), med - spread, med + spread);
+            }
         }
     }
     {
