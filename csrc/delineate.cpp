@@ -26,6 +26,7 @@ constexpr double kSmallKnee = 0.020;     // ... and its knee is sought within 20
 constexpr double kSmallIso = 2.0;        // ... and is deeper than 2x the isoelectric segment's peak-to-peak
 constexpr double kTurn = 0.006;          // near-zero slope bridged at a turning point
 constexpr double kLeadSpread = 0.020;    // a lead's QRS on/off lies within 20 ms of the leads' median
+constexpr double kTLeadSpread = 0.040;   // a lead's T peak/end lies within 40 ms of the leads' median
 constexpr double kWeakLead = 0.20;       // QRS slope share below which a lead does not vote
 constexpr double kPrMax = 0.40;            // P peak search starts at most 400 ms before QRS onset
 constexpr double kPFrac = 0.30;            // P extent for the tests: deviation >= 30 % of P amplitude
@@ -352,21 +353,21 @@ Fiducials delineate(const double* x, int n_leads, idx n, double fs, const std::v
     // projection leaves/returns to the isoelectric line. A lead's QRS onset/offset further than
     // kLeadSpread from the median over leads (a P or T wave, a pacing spike or noise taken into
     // the complex, or a low-amplitude limb cut short) is pulled back to median +- kLeadSpread.
-    {
-        const std::int64_t spread = std::max<std::int64_t>(1, secs(kLeadSpread, fs));
+    auto hold_near_median = [&](int k, double spread_s) {
+        const std::int64_t spread = std::max<std::int64_t>(1, secs(spread_s, fs));
         std::vector<std::int64_t> v;
-        for (int k : {QRS_ON, QRS_OFF}) {
-            for (int b = 0; b < nb; ++b) {
-                v.clear();
-                for (int l = 0; l < n_leads; ++l) if (fid.at(k, l, b) >= 0) v.push_back(fid.at(k, l, b));
-                if (v.size() < 3) continue;
-                std::nth_element(v.begin(), v.begin() + static_cast<idx>((v.size() - 1) / 2), v.end());
-                const std::int64_t med = v[(v.size() - 1) / 2];
-                for (int l = 0; l < n_leads; ++l)
-                    if (fid.at(k, l, b) >= 0) fid.at(k, l, b) = std::clamp(fid.at(k, l, b), med - spread, med + spread);
-            }
+        for (int b = 0; b < nb; ++b) {
+            v.clear();
+            for (int l = 0; l < n_leads; ++l) if (fid.at(k, l, b) >= 0) v.push_back(fid.at(k, l, b));
+            if (v.size() < 3) continue;
+            std::nth_element(v.begin(), v.begin() + static_cast<idx>((v.size() - 1) / 2), v.end());
+            const std::int64_t med = v[(v.size() - 1) / 2];
+            for (int l = 0; l < n_leads; ++l)
+                if (fid.at(k, l, b) >= 0) fid.at(k, l, b) = std::clamp(fid.at(k, l, b), med - spread, med + spread);
         }
-    }
+    };
+    hold_near_median(QRS_ON, kLeadSpread);
+    hold_near_median(QRS_OFF, kLeadSpread);
     {
         Fiducials voters = fid;
         for (int l = 0; l < n_leads; ++l)
@@ -392,6 +393,19 @@ Fiducials delineate(const double* x, int n_leads, idx n, double fs, const std::v
             for (int k = 0; k < N_FID; ++k) fid.at(k, l, b) = f[k];
         }
     }
+    // Repolarisation too is one process seen from twelve angles: the spread of T ends over the
+    // leads (QT dispersion) is normally under ~50 ms. A lead's T peak/end further than
+    // kTLeadSpread from the leads' median (a U or P wave taken for the T wave, a knee found on a
+    // flat tail) is pulled back to median +- kTLeadSpread, keeping QRS off <= T peak <= T end.
+    hold_near_median(T_PEAK, kTLeadSpread);
+    hold_near_median(T_OFF, kTLeadSpread);
+    for (int l = 0; l < n_leads; ++l)
+        for (int b = 0; b < nb; ++b) {
+            std::int64_t& tp = fid.at(T_PEAK, l, b);
+            std::int64_t& te = fid.at(T_OFF, l, b);
+            if (tp >= 0) tp = std::max(tp, fid.at(QRS_OFF, l, b));
+            if (te >= 0) te = std::max(te, tp);
+        }
     p_wave_test(fid, beats, fs, irr);
     for (int b = 0; b < nb; ++b) fid.glob[static_cast<std::size_t>(R_PEAK) * nb + b] = r_peaks[b];
     combine_leads(fid, fs);

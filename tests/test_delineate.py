@@ -109,6 +109,41 @@ def test_global_onset_needs_two_leads():
         assert g == (v[close[0]] if close.size else v[(v.size - 1) // 2])
 
 
+def test_lead_qrs_limit_stays_near_the_other_leads():
+    """A narrow spike 24 ms before every QRS in lead I alone (pacing-spike-like) would pull that
+    lead's onset ~25 samples early; it is held within 20 ms (10 samples) of the leads' median."""
+    corpus = synthetic.generate(1, seed=9)
+    x = corpus.signals[0].copy()
+    on = corpus.params[0]["global_fiducials"]["qrs_on"]
+    t = np.arange(x.shape[1])
+    for o in on[on >= 0]:
+        x[0] += 1.5 * np.exp(-0.5 * ((t - (o - 12)) / 1.0) ** 2)
+    d = ecg_delineate(x, FS)
+    q = d["qrs_on"]
+    ok = (q >= 0).all(axis=0)
+    # Median of the other 11 leads; the clamp uses all 12, which can sit one sample earlier.
+    dev = q[0, ok] - np.median(q[1:, ok], axis=0)
+    assert ok.sum() >= 10 and (dev >= -11).all(), dev
+
+
+def test_lead_t_wave_stays_near_the_other_leads():
+    """A large U-wave-like bump 80 ms after every T end in lead I alone takes that lead's T peak
+    ~80 samples and T end ~70 samples late; both are held within 40 ms (20 samples) of the leads'
+    median."""
+    corpus = synthetic.generate(1, seed=9)
+    x = corpus.signals[0].copy()
+    t_off = corpus.params[0]["global_fiducials"]["t_off"]
+    t = np.arange(x.shape[1])
+    for o in t_off[t_off >= 0]:
+        x[0] += 1.0 * np.exp(-0.5 * ((t - (o + 40)) / 10.0) ** 2)
+    d = ecg_delineate(x, FS)
+    for k in ("t_peak", "t_off"):
+        q = d[k]
+        ok = (q >= 0).all(axis=0)
+        dev = q[0, ok] - np.median(q[1:, ok], axis=0)
+        assert ok.sum() >= 10 and (np.abs(dev) <= 21).all(), (k, dev)
+
+
 @pytest.mark.parametrize("fs", [100, 1000])
 def test_other_sampling_rates(fs):
     # A record without abnormalities: in low-voltage records whose P waves are as large as the
