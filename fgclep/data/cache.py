@@ -201,7 +201,12 @@ class ECGCache:
         if arr is None:
             # Copy-on-write map: never written, but writable views let torch wrap them
             # without a read-only warning.
-            arr = np.load(shard_paths(self.path, shard)["npy"], mmap_mode="c")
+            npy = shard_paths(self.path, shard)["npy"]
+            try:
+                arr = np.load(npy, mmap_mode="c")
+            except (OSError, ValueError, EOFError) as exc:
+                raise ValueError(f"ECGCache: cannot read shard {npy}: {exc} (truncated or corrupt; "
+                                 "re-run fgclep preprocess with --overwrite)") from None
             self._maps[shard] = arr
         return arr
 

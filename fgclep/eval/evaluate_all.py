@@ -117,7 +117,11 @@ def evaluate_all(model: Any, caches_dir: str | Path, tasks: Sequence[str] = SIX_
     from fgclep.eval.taskdata import resolve_task
 
     t0 = time.perf_counter()
+    if not Path(caches_dir).is_dir():
+        raise ValueError(f"evaluate_all: caches folder {caches_dir} is not a directory")
     out = Path(out_dir) if out_dir is not None else None
+    if out is not None and out.exists() and not out.is_dir():
+        raise ValueError(f"evaluate_all: out {out} is a file, not a directory")
     feat_dir = out / "features" if out is not None else None
     results: dict[str, Any] = {"tasks": {}, "fractions": [float(f) for f in fractions],
                                "seeds": [int(s) for s in seeds], "mode": mode}

@@ -267,10 +267,15 @@ def linear_probe(model: Any, cache: Any, task: Any, fraction: float = 1.0, mode:
         label subset and the initialisation, never the test set.
     """
     from fgclep.eval.taskdata import resolve_task, task_labels
-    from fgclep.eval.zeroshot import write_results
+    from fgclep.eval.zeroshot import check_out_path, write_results
 
     if mode not in MODES:
         raise ValueError(f"linear_probe: mode must be one of {MODES}, got {mode!r}")
+    if out is not None:
+        check_out_path(out, "linear_probe")
+    if feature_cache_dir is not None and Path(feature_cache_dir).exists() \
+            and not Path(feature_cache_dir).is_dir():
+        raise ValueError(f"linear_probe: feature cache {feature_cache_dir} is a file, not a directory")
     task = resolve_task(task, cache.index)
     classes = tuple(task.classes)
     tl = task_labels(cache.index, task, splits_dir=splits_dir, seed=split_seed, split_csvs=split_csvs)

@@ -130,6 +130,8 @@ def zeroshot(model: Any, cache: Any, task: Any, split: str = "test",
     else:
         source = str(prompts) if isinstance(prompts, (str, Path)) else "given mapping"
         class_prompts = prompts_for_classes(classes, prompts, source=source)
+    if out is not None:
+        check_out_path(out, "zeroshot")
     tl = task_labels(cache.index, task, splits_dir=splits_dir, seed=split_seed, split_csvs=split_csvs)
     if split not in tl.indices:
         raise ValueError(f"zeroshot: split {split!r} not available for {task.name}; "
@@ -150,6 +152,17 @@ def zeroshot(model: Any, cache: Any, task: Any, split: str = "test",
     if out is not None:
         write_results(res, out, y_true=tl.labels[split], scores=scores)
     return res
+
+
+def check_out_path(out: str | Path, who: str) -> None:
+    """Raise ValueError when ``out`` or a folder above it is an existing file (before any work)."""
+    for p in (Path(out), *Path(out).parents):
+        if p.exists():
+            if p.is_file() and p != Path(out):
+                raise ValueError(f"{who}: out {out}: {p} is a file, not a directory")
+            if p.is_dir() and p == Path(out):
+                raise ValueError(f"{who}: out {out} is a directory; give a RESULTS.json path")
+            return
 
 
 def write_results(res: dict, out: str | Path, y_true: np.ndarray | None = None,

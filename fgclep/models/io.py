@@ -130,4 +130,8 @@ def load_model(directory: Union[str, os.PathLike], device: str = "cpu") -> DualE
             f"architecture needs {tuple(expected[k].shape)} ({len(bad)} mismatched tensors)"
         )
     model.load_state_dict(state, strict=False)
-    return model.to(device).eval()
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"load_model: device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}") from None
+    return model.to(dev).eval()

@@ -43,7 +43,10 @@ class DistContext:
 def _resolve_device(device: str, local_rank: int) -> torch.device:
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    dev = torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"train: device must be 'auto', 'cpu' or 'cuda[:i]', got {device!r}") from None
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             raise ValueError(f"train: device={device!r} requested but CUDA is not available")

@@ -1,0 +1,105 @@
+"""Bad input to the ``fgclep`` commands: a one-line error naming the file/option, exit code 2,
+never an uncaught exception (CliRunner reports one as exit code 1 with ``r.exception`` set)."""
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    from fgclep.data.preprocess import PreprocessConfig, preprocess
+    from fgclep.models import create_model, save_model
+
+    root = tmp_path_factory.mktemp("clierr")
+    preprocess(PreprocessConfig("synthetic", root / "cache", limit=60, seed=0, progress=False))
+    torch.manual_seed(0)
+    save_model(create_model("resnet1d_small"), root / "run" / "final")
+    (root / "afile").write_text("not a folder\n")
+    return root
+
+
+def _invoke(args):
+    from fgclep.cli.main import app
+
+    r = CliRunner().invoke(app, [str(a) for a in args])
+    text = " ".join(re.sub(r"[│╭╮╰╯─]", " ", r.output).split())
+    return r, text
+
+
+def _assert_clean_error(r, text, *needles):
+    assert r.exit_code == 2, (r.exit_code, text, r.exception)
+    assert "Traceback" not in r.output
+    for n in needles:
+        assert n in text, (n, text)
+
+
+def _eval_args(setup, tmp_path, command="zeroshot"):
+    return [command, "--checkpoint", setup / "run", "--cache", setup / "cache", "--task", "synthetic",
+            "--n-boot", "0", "--out", tmp_path / "r" / "RESULTS.json"]
+
+
+def test_preprocess_out_is_a_file(setup, tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    r, text = _invoke(["preprocess", "synthetic", "--out", afile, "--limit", "5", "--no-progress"])
+    _assert_clean_error(r, text, "afile", "is a file")
+    assert afile.read_text() == "x"
+
+
+def test_train_out_is_a_file(setup):
+    r, text = _invoke(["train", "--cache", setup / "cache", "--out", setup / "afile",
+                       "--config", "demo_small", "--max-steps", "1", "--no-progress"])
+    _assert_clean_error(r, text, "afile", "is a file")
+
+
+def test_train_unknown_device(setup, tmp_path):
+    r, text = _invoke(["train", "--cache", setup / "cache", "--out", tmp_path / "run",
+                       "--config", "demo_small", "--max-steps", "1", "--device", "bogus"])
+    _assert_clean_error(r, text, "device", "'bogus'")
+
+
+def test_zeroshot_unknown_device(setup, tmp_path):
+    r, text = _invoke(_eval_args(setup, tmp_path) + ["--device", "bogus"])
+    _assert_clean_error(r, text, "device", "'bogus'")
+
+
+def test_zeroshot_out_below_a_file(setup):
+    args = _eval_args(setup, setup)
+    args[-1] = setup / "afile" / "RESULTS.json"
+    r, text = _invoke(args)
+    _assert_clean_error(r, text, "afile", "is a file")
+
+
+def test_zeroshot_truncated_shard_names_the_file(setup, tmp_path):
+    bad = tmp_path / "cache"
+    shutil.copytree(setup / "cache", bad)
+    shard = bad / "shards" / "shard_00000.npy"
+    shard.write_bytes(shard.read_bytes()[:200])
+    args = _eval_args(setup, tmp_path)
+    args[args.index("--cache") + 1] = bad
+    r, text = _invoke(args)
+    _assert_clean_error(r, text, "shard_00000.npy", "truncated or corrupt")
+
+
+def test_linear_probe_feature_cache_is_a_file(setup, tmp_path):
+    r, text = _invoke(_eval_args(setup, tmp_path, "linear-probe")
+                      + ["--feature-cache", setup / "afile", "--seed", "0"])
+    _assert_clean_error(r, text, "afile", "is a file")
+
+
+def test_evaluate_all_missing_caches_folder(setup, tmp_path):
+    r, text = _invoke(["evaluate-all", "--checkpoint", setup / "run", "--caches", tmp_path / "nope",
+                       "--out", tmp_path / "ev", "--task", "synthetic", "--n-boot", "0"])
+    _assert_clean_error(r, text, "nope", "not a directory")
+    assert not (tmp_path / "ev" / "results.md").exists()
+
+
+def test_evaluate_all_out_is_a_file(setup, tmp_path):
+    r, text = _invoke(["evaluate-all", "--checkpoint", setup / "run", "--caches", setup,
+                       "--out", setup / "afile", "--task", "synthetic", "--n-boot", "0"])
+    _assert_clean_error(r, text, "afile", "is a file")
