@@ -8,7 +8,10 @@
 // stands clear of the local noise, is smooth and has no rival deflection; P on/off by the
 // trapezium knee of each limb. A record-level test then drops all P waves when their timing
 // relative to the QRS is not stable (atrial fibrillation, flutter, paced rhythms) and single P
-// waves that break the record's PR.
+// waves that break the record's PR. Cross-lead holds (one activation seen from twelve angles):
+// with >= 3 leads, a lead's QRS on/off is held within 20 ms and its T peak/end within 40 ms of
+// the median over leads; a T wave too small against the chord from QRS off + 40 ms is measured
+// from the J point (short RR: no ST segment).
 #pragma once
 #include <cstddef>
 #include <cstdint>
