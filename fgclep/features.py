@@ -186,7 +186,10 @@ def plot_record(record: str | os.PathLike, out: str | os.PathLike) -> Path:
     hr = m["heart_rate"]
     title = f"{Path(record).name}: {d.n_beats} beats" + (f", {hr:.0f} bpm" if np.isfinite(hr) else "")
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"plot_record: cannot create the folder of out {out}: {exc}") from None
     fig = ecg_grid(np.nan_to_num(rec.signal), rec.sampling_rate, lead_names=rec.lead_names,
                    fiducials=d.per_lead, title=title)
     fig.savefig(out)

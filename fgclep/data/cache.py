@@ -144,13 +144,25 @@ class ECGCache:
         if not meta_path.is_file() or not index_path.is_file():
             raise ValueError(f"open_cache: {self.path} is not a finished fgclep cache "
                              f"(meta.json and index.csv are required)")
-        self.meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
-        self.index = _read_csv(index_path)
+        try:
+            self.meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            raise ValueError(f"open_cache: cannot read {meta_path}: {exc}") from None
+        if not isinstance(self.meta, dict):
+            raise ValueError(f"open_cache: {meta_path} must hold a JSON object")
+        try:
+            self.index = _read_csv(index_path)
+        except (OSError, ValueError) as exc:  # pandas' ParserError is a ValueError
+            raise ValueError(f"open_cache: cannot read {index_path}: {exc}") from None
         missing = [c for c in INDEX_COLUMNS if c not in self.index.columns]
         if missing:
             raise ValueError(f"open_cache: {index_path} lacks columns {missing}")
-        self._shard = self.index["shard"].to_numpy(dtype=np.int64)
-        self._row = self.index["row"].to_numpy(dtype=np.int64)
+        try:
+            self._shard = self.index["shard"].to_numpy(dtype=np.int64)
+            self._row = self.index["row"].to_numpy(dtype=np.int64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"open_cache: {index_path}: shard/row columns must be integers "
+                             f"({exc})") from None
         self._ids = self.index["id"].tolist()
         self._reports = self._load_reports(reports)
         self.reports_kind = reports
