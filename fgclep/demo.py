@@ -240,7 +240,8 @@ def run_demo(out_dir: str | Path = DEFAULT_OUT, n_records: int | None = None, se
     config = DemoConfig(out_dir=Path(out_dir), n_records=n_records, seed=seed, small=small,
                         chain=chain, data=data, task=task, chain_records=chain_records,
                         target=target)
-    config.out_dir.mkdir(parents=True, exist_ok=True)
+    from fgclep._paths import make_dir
+    make_dir(config.out_dir, "run_demo", "out_dir")
     t0 = time.perf_counter()
     state: dict = {}
     result: dict = {"config": {**asdict(config), "out_dir": str(config.out_dir),

@@ -129,7 +129,8 @@ def extract_features(inputs: Sequence[str | os.PathLike], out: str | os.PathLike
         raise ValueError("extract_features: no inputs given")
     sources = list(iter_sources(inputs))
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    from fgclep._paths import make_dir
+    make_dir(out.parent, "extract_features", "folder of out")
     skipped_path = out.parent / "skipped.csv"
     fid_path = Path(fiducials) if fiducials is not None else None
     columns = measurement_columns()

@@ -124,3 +124,18 @@ def test_plot_ecg_out_below_a_file(setup, tmp_path, rng):
     rec = write_wfdb(tmp_path, "a", ecg_like(rng))
     r, text = _invoke(["plot-ecg", rec, "--out", setup / "afile" / "p.png"])
     _assert_clean_error(r, text, "afile", "cannot create")
+
+
+@pytest.mark.parametrize("command", [
+    ["preprocess", "synthetic", "--limit", "5", "--no-progress", "--out", "{F}/sub"],
+    ["extract-features", "{CACHE}", "--no-progress", "--out", "{F}/FEATURES.csv"],
+    ["recover-features", "--cache", "{CACHE}", "--out", "{F}/ENHANCED.jsonl"],
+    ["download", "ludb", "--no-progress", "--to", "{F}/ludb"],
+    ["demo", "--small", "--out", "{F}/demo"],
+])
+def test_output_folder_below_a_file(setup, command):
+    args = [a.replace("{F}", str(setup / "afile")).replace("{CACHE}", str(setup / "cache"))
+            for a in command]
+    r, text = _invoke(args)
+    _assert_clean_error(r, text, "afile is a file")
+    assert (setup / "afile").read_text() == "not a folder\n"

@@ -206,8 +206,8 @@ def download(dataset: str, to: str | os.PathLike, base_url: str | None = None,
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"download: workers must be a positive int, got {workers!r}")
     base = (base_url or default_base_url(dataset)).rstrip("/") + "/"
-    root = Path(to)
-    root.mkdir(parents=True, exist_ok=True)
+    from fgclep._paths import make_dir
+    root = make_dir(to, "download", "to")
     try:
         with _open(base + "SHA256SUMS.txt", timeout=timeout) as response:
             sums_text = response.read().decode("utf-8")

@@ -273,8 +273,8 @@ def preprocess(cfg: PreprocessConfig) -> PreprocessResult:
     start = time.perf_counter()
     out = Path(cfg.out)
     cfg.out = out
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"preprocess: out {out} is a file, not a cache directory")
+    from fgclep._paths import check_dir_path
+    check_dir_path(out, "preprocess")
     source = make_source(cfg.dataset, cfg.root, seed=cfg.seed, **cfg.options)
     items, early_skips = source.list_items(cfg.limit)
     if not items and not early_skips:

@@ -237,7 +237,8 @@ def recover_features(config: RecoveryConfig) -> RecoveryResult:
     cfg = config
     _check(cfg)
     out = Path(cfg.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    from fgclep._paths import make_dir
+    make_dir(out.parent, "recover_features", "folder of out")
     records, ours, machine, ds = _load_inputs(cfg)
     backend = create_backend(cfg.backend, **cfg.backend_options)
     namespace = backend.identity()

@@ -168,8 +168,8 @@ def _truncate_metrics(path: Path, step: int) -> None:
 
 def _train(cfg: TrainConfig, ctx: DistContext) -> dict[str, Any]:
     run_dir = Path(cfg.out)
-    if run_dir.exists() and not run_dir.is_dir():
-        raise ValueError(f"train: out {run_dir} is a file, not a run directory")
+    from fgclep._paths import check_dir_path
+    check_dir_path(run_dir, "train")
     existing = ckpt_io.list_checkpoints(run_dir)
     if existing and not cfg.resume:
         raise ValueError(f"train: {run_dir} already holds checkpoints; pass resume=True (--resume) "
