@@ -33,3 +33,12 @@ def make_dir(path: str | os.PathLike, who: str, what: str = "out") -> Path:
     except OSError as exc:
         raise ValueError(f"{who}: cannot create {what} folder {path}: {exc.strerror or exc}") from None
     return path
+
+
+def check_file_path(path: str | os.PathLike, who: str, what: str = "out") -> Path:
+    """Raise ValueError when the output file ``path`` is a folder or a file sits above it."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{who}: {what} {path} is a folder; give a file name")
+    check_dir_path(path.parent, who, f"folder of {what}")
+    return path

@@ -128,11 +128,13 @@ def extract_features(inputs: Sequence[str | os.PathLike], out: str | os.PathLike
     if not inputs:
         raise ValueError("extract_features: no inputs given")
     sources = list(iter_sources(inputs))
-    out = Path(out)
-    from fgclep._paths import make_dir
+    from fgclep._paths import check_file_path, make_dir
+    out = check_file_path(out, "extract_features")
+    fid_path = check_file_path(fiducials, "extract_features", "fiducials") if fiducials is not None else None
     make_dir(out.parent, "extract_features", "folder of out")
+    if fid_path is not None:
+        make_dir(fid_path.parent, "extract_features", "folder of fiducials")
     skipped_path = out.parent / "skipped.csv"
-    fid_path = Path(fiducials) if fiducials is not None else None
     columns = measurement_columns()
     from tqdm.auto import tqdm
 
@@ -186,11 +188,9 @@ def plot_record(record: str | os.PathLike, out: str | os.PathLike) -> Path:
     d, m = analyze_record(rec.signal, rec.sampling_rate, rec.lead_names)
     hr = m["heart_rate"]
     title = f"{Path(record).name}: {d.n_beats} beats" + (f", {hr:.0f} bpm" if np.isfinite(hr) else "")
-    out = Path(out)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ValueError(f"plot_record: cannot create the folder of out {out}: {exc}") from None
+    from fgclep._paths import check_file_path, make_dir
+    out = check_file_path(out, "plot_record")
+    make_dir(out.parent, "plot_record", "folder of out")
     fig = ecg_grid(np.nan_to_num(rec.signal), rec.sampling_rate, lead_names=rec.lead_names,
                    fiducials=d.per_lead, title=title)
     fig.savefig(out)

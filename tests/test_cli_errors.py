@@ -123,7 +123,7 @@ def test_plot_ecg_out_below_a_file(setup, tmp_path, rng):
 
     rec = write_wfdb(tmp_path, "a", ecg_like(rng))
     r, text = _invoke(["plot-ecg", rec, "--out", setup / "afile" / "p.png"])
-    _assert_clean_error(r, text, "afile", "cannot create")
+    _assert_clean_error(r, text, "afile is a file")
 
 
 @pytest.mark.parametrize("command", [
@@ -139,3 +139,32 @@ def test_output_folder_below_a_file(setup, command):
     r, text = _invoke(args)
     _assert_clean_error(r, text, "afile is a file")
     assert (setup / "afile").read_text() == "not a folder\n"
+
+
+@pytest.mark.parametrize("command,needle", [
+    (["extract-features", "{CACHE}", "--no-progress", "--out", "{D}"], "is a folder"),
+    (["extract-features", "{CACHE}", "--no-progress", "--out", "{D}/F.csv",
+      "--fiducials", "{F}/fid.json"], "afile is a file"),
+    (["recover-features", "--cache", "{CACHE}", "--out", "{D}"], "is a folder"),
+    (["recover-features", "--reports", "{D}", "--features", "{D}", "--out", "{D}/E.jsonl"],
+     "is a folder"),
+])
+def test_file_output_is_a_folder(setup, tmp_path, command, needle):
+    args = [a.replace("{F}", str(setup / "afile")).replace("{CACHE}", str(setup / "cache"))
+            .replace("{D}", str(tmp_path)) for a in command]
+    r, text = _invoke(args)
+    _assert_clean_error(r, text, needle)
+
+
+def test_zeroshot_prompts_is_a_folder(setup, tmp_path):
+    r, text = _invoke(_eval_args(setup, tmp_path) + ["--prompts", tmp_path])
+    _assert_clean_error(r, text, "prompt file", "is a folder")
+
+
+def test_plot_ecg_out_is_a_folder(tmp_path, rng):
+    from ecg_files import ecg_like, write_wfdb
+
+    rec = write_wfdb(tmp_path, "a", ecg_like(rng))
+    r, text = _invoke(["plot-ecg", rec, "--out", tmp_path])
+    _assert_clean_error(r, text, "is a folder")
+    assert not tmp_path.with_suffix(".png").exists()

@@ -53,7 +53,8 @@ def load_prompt_file(path: str | Path) -> dict[str, list[str]]:
     """
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"load_prompt_file: prompt file {path} does not exist")
+        raise ValueError(f"load_prompt_file: prompt file {path} "
+                         + ("is a folder, not a file" if path.is_dir() else "does not exist"))
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

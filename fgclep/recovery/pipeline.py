@@ -72,7 +72,8 @@ def _read_table(path: Path, key_cols: tuple[str, ...], what: str) -> tuple[list[
     import pandas as pd
 
     if not path.is_file():
-        raise ValueError(f"recover_features: {what} file {path} does not exist")
+        raise ValueError(f"recover_features: {what} file {path} "
+                         + ("is a folder, not a file" if path.is_dir() else "does not exist"))
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
@@ -236,8 +237,8 @@ def recover_features(config: RecoveryConfig) -> RecoveryResult:
     """Run the pipeline described in the module docstring; returns :class:`RecoveryResult`."""
     cfg = config
     _check(cfg)
-    out = Path(cfg.out)
-    from fgclep._paths import make_dir
+    from fgclep._paths import check_file_path, make_dir
+    out = check_file_path(cfg.out, "recover_features")
     make_dir(out.parent, "recover_features", "folder of out")
     records, ours, machine, ds = _load_inputs(cfg)
     backend = create_backend(cfg.backend, **cfg.backend_options)
