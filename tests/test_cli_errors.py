@@ -168,3 +168,17 @@ def test_plot_ecg_out_is_a_folder(tmp_path, rng):
     r, text = _invoke(["plot-ecg", rec, "--out", tmp_path])
     _assert_clean_error(r, text, "is a folder")
     assert not tmp_path.with_suffix(".png").exists()
+
+
+@pytest.mark.parametrize("damaged,content", [
+    ("meta.json", "{not json"),
+    ("shards/shard_00000.index.csv", 'garbage"\n'),
+])
+def test_preprocess_resume_into_damaged_cache(setup, tmp_path, damaged, content):
+    cache = tmp_path / "cache"
+    shutil.copytree(setup / "cache", cache)
+    (cache / damaged).write_text(content)
+    r, text = _invoke(["preprocess", "synthetic", "--out", cache, "--limit", "60", "--no-progress"])
+    _assert_clean_error(r, text, damaged.split("/")[-1], "--overwrite")
+    if damaged != "meta.json":  # the finished index is not replaced by an empty one
+        assert len((cache / "index.csv").read_text().splitlines()) == 61

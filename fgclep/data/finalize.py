@@ -43,6 +43,19 @@ def assign_splits(index: "Any", fractions: tuple[float, float, float], seed: int
     return out
 
 
+def _read_part(path: Path, required: list[str]) -> Any:
+    # A damaged shard side file must stop the run, not silently drop the shard's records.
+    try:
+        part = _cache._read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"preprocess: cannot read {path}: {exc}; re-run with --overwrite") from None
+    missing = [c for c in required if c not in part.columns]
+    if missing:
+        raise ValueError(f"preprocess: {path} lacks columns {missing} (damaged); "
+                         "re-run with --overwrite")
+    return part
+
+
 def finalize_cache(out: Path, cfg: Any, source: Any, n_shards: int,
                    early_skips: list[tuple[str, str]], meta: dict[str, Any]) -> tuple[int, int]:
     """Write ``index.csv``, ``skipped.csv``, the ground-truth side file and the final meta."""
@@ -51,10 +64,10 @@ def finalize_cache(out: Path, cfg: Any, source: Any, n_shards: int,
     parts, skipped_parts, truth_lines = [], [], []
     for shard in range(n_shards):
         paths = _cache.shard_paths(out, shard)
-        part = _cache._read_csv(paths["index"])
+        part = _read_part(paths["index"], [c for c in _cache.INDEX_COLUMNS if c != "split"])
         if len(part):
             parts.append(part)
-        skipped_parts.append(_cache._read_csv(paths["skipped"]))
+        skipped_parts.append(_read_part(paths["skipped"], ["source", "reason"]))
         truth = Path(f"{paths['npy'].with_suffix('')}.truth.jsonl")
         if truth.is_file():
             truth_lines.extend(line for line in truth.read_text(encoding="utf-8").splitlines()

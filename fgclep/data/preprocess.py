@@ -285,7 +285,11 @@ def preprocess(cfg: PreprocessConfig) -> PreprocessResult:
     if cfg.overwrite and out.exists():
         shutil.rmtree(out)
     if meta_path.is_file():
-        old = json.loads(meta_path.read_text(encoding="utf-8")).get("settings")
+        try:
+            old = json.loads(meta_path.read_text(encoding="utf-8")).get("settings")
+        except (OSError, ValueError, AttributeError) as exc:
+            raise ValueError(f"preprocess: cannot read {meta_path} of the existing cache ({exc}); "
+                             "use another --out or --overwrite") from None
         if old != settings:
             diff = sorted(k for k in set(old or {}) | set(settings)
                           if (old or {}).get(k) != settings.get(k))
