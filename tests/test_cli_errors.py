@@ -182,3 +182,18 @@ def test_preprocess_resume_into_damaged_cache(setup, tmp_path, damaged, content)
     _assert_clean_error(r, text, damaged.split("/")[-1], "--overwrite")
     if damaged != "meta.json":  # the finished index is not replaced by an empty one
         assert len((cache / "index.csv").read_text().splitlines()) == 61
+
+
+@pytest.mark.parametrize("damaged", ["trainer_state.json", "training_state.pt"])
+def test_train_resume_from_damaged_checkpoint(setup, tmp_path, monkeypatch, damaged):
+    from fgclep.train import TrainConfig, train
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    run = tmp_path / "run"
+    train(TrainConfig(cache=str(setup / "cache"), out=str(run), model="resnet1d_small", batch_size=8,
+                      max_steps=1, checkpoint_every=1, progress=False, device="cpu"))
+    (run / "checkpoint-1" / damaged).write_bytes(b"garbage")
+    r, text = _invoke(["train", "--cache", setup / "cache", "--out", run, "--model", "resnet1d_small",
+                       "--batch-size", "8", "--max-steps", "2", "--resume", "--no-progress",
+                       "--device", "cpu"])
+    _assert_clean_error(r, text, f"checkpoint-1/{damaged}", "damaged")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import random
 import re
 import shutil
@@ -103,13 +104,32 @@ def finalize_checkpoint(run_dir: Path, step: int, model, optimizer, scheduler, s
     return final
 
 
+def _damaged(path: Path, exc: BaseException) -> ValueError:
+    return ValueError(f"train: resume: cannot read {path} ({exc}); the checkpoint is damaged: "
+                      f"delete {path.parent} to resume from the one before it")
+
+
 def read_trainer_state(ckpt: Path) -> dict[str, Any]:
-    return json.loads((ckpt / "trainer_state.json").read_text())
+    path = ckpt / "trainer_state.json"
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise _damaged(path, exc) from None
+    if not isinstance(state, dict):
+        raise _damaged(path, TypeError("not a JSON object"))
+    return state
+
+
+def _torch_load(path: Path) -> Any:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+        raise _damaged(path, exc) from None
 
 
 def load_training_state(ckpt: Path, rank: int, optimizer, scheduler, scaler) -> None:
     """Restore optimizer, scheduler, scaler and this rank's RNG from a checkpoint."""
-    state = torch.load(ckpt / "training_state.pt", map_location="cpu", weights_only=True)
+    state = _torch_load(ckpt / "training_state.pt")
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
     scaler.load_state_dict(state["scaler"])
@@ -117,4 +137,4 @@ def load_training_state(ckpt: Path, rank: int, optimizer, scheduler, scaler) -> 
     if not rng_path.is_file():
         raise ValueError(f"train: resume: {rng_path} is missing (was the run saved with another "
                          "number of processes?)")
-    set_rng_state(torch.load(rng_path, map_location="cpu", weights_only=True))
+    set_rng_state(_torch_load(rng_path))
