@@ -197,3 +197,23 @@ def test_train_resume_from_damaged_checkpoint(setup, tmp_path, monkeypatch, dama
                        "--batch-size", "8", "--max-steps", "2", "--resume", "--no-progress",
                        "--device", "cpu"])
     _assert_clean_error(r, text, f"checkpoint-1/{damaged}", "damaged")
+
+
+def test_zeroshot_task_of_another_dataset(setup, tmp_path):
+    args = _eval_args(setup, tmp_path)
+    args[args.index("--task") + 1] = "ptbxl_super"
+    r, text = _invoke(args)
+    _assert_clean_error(r, text, "ptbxl_super has no test records")
+
+
+def test_linear_probe_negative_seed(setup, tmp_path):
+    r, text = _invoke(_eval_args(setup, tmp_path, "linear-probe") + ["--seed", "-1"])
+    _assert_clean_error(r, text, "seeds must be ints >= 0")
+
+
+@pytest.mark.filterwarnings("ignore:evaluate_all. no cache:UserWarning")
+def test_evaluate_all_no_cache_for_any_task(setup, tmp_path):
+    r, text = _invoke(["evaluate-all", "--checkpoint", setup / "run", "--caches", tmp_path,
+                       "--out", tmp_path / "ev", "--task", "synthetic", "--n-boot", "0"])
+    _assert_clean_error(r, text, "no cache for any of the tasks", str(tmp_path))
+    assert not (tmp_path / "ev" / "results.md").exists()

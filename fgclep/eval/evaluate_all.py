@@ -154,6 +154,10 @@ def evaluate_all(model: Any, caches_dir: str | Path, tasks: Sequence[str] = SIX_
                               out=task_out / f"linear_probe_{f:g}.json" if task_out is not None else None)
             entry["linear_probe"][str(float(f))] = {"macro_auroc": lp["macro_auroc"],
                                                     "macro_auroc_sd": lp["macro_auroc_sd"]}
+    if tasks and all(e["missing"] for e in results["tasks"].values()):
+        raise ValueError(f"evaluate_all: no cache for any of the tasks {list(tasks)} under "
+                         f"{caches_dir} (expected <task>/ or <dataset>/ folders made by "
+                         "fgclep preprocess)")
     results["fractions"] = [float(f) for f in fractions]
     results["seconds"] = time.perf_counter() - t0
     md = markdown_tables(results, model_name=model_name)

@@ -271,6 +271,9 @@ def linear_probe(model: Any, cache: Any, task: Any, fraction: float = 1.0, mode:
 
     if mode not in MODES:
         raise ValueError(f"linear_probe: mode must be one of {MODES}, got {mode!r}")
+    bad_seeds = [s for s in seeds if isinstance(s, bool) or not isinstance(s, int) or s < 0]
+    if not len(seeds) or bad_seeds:
+        raise ValueError(f"linear_probe: seeds must be ints >= 0, got {list(seeds)!r}")
     if out is not None:
         check_out_path(out, "linear_probe")
     if feature_cache_dir is not None and Path(feature_cache_dir).exists() \

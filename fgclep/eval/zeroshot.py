@@ -136,6 +136,9 @@ def zeroshot(model: Any, cache: Any, task: Any, split: str = "test",
     if split not in tl.indices:
         raise ValueError(f"zeroshot: split {split!r} not available for {task.name}; "
                          f"have {sorted(tl.indices)}")
+    if not len(tl.indices[split]):
+        raise ValueError(f"zeroshot: task {task.name} has no {split} records in this cache "
+                         f"(a cache of dataset {task.dataset}?)")
     feats, stats = extract_ecg_features(model, cache, tl.indices[split], batch_size=batch_size,
                                         cache_dir=feature_cache_dir, return_stats=True)
     feats_val = y_val = None
