@@ -217,3 +217,12 @@ def test_evaluate_all_no_cache_for_any_task(setup, tmp_path):
                        "--out", tmp_path / "ev", "--task", "synthetic", "--n-boot", "0"])
     _assert_clean_error(r, text, "no cache for any of the tasks", str(tmp_path))
     assert not (tmp_path / "ev" / "results.md").exists()
+
+
+def test_recover_features_file_without_measurements(setup, tmp_path):
+    feats = tmp_path / "FEATURES.csv"
+    feats.write_text("record,foo\nsynthetic-0000000,1\n")
+    r, text = _invoke(["recover-features", "--cache", setup / "cache", "--features", feats,
+                       "--out", tmp_path / "E.jsonl"])
+    _assert_clean_error(r, text, "FEATURES.csv has none of the measurement columns")
+    assert not (setup / "cache" / "enhanced_reports.csv").exists()

@@ -103,6 +103,11 @@ def _load_inputs(cfg: RecoveryConfig):
     ours = None
     if cfg.features is not None:
         rows, key = _read_table(Path(cfg.features), ("record", "id"), "FEATURES")
+        from fgclep.leads import measurement_columns
+        if rows and not set(measurement_columns()) & set(rows[0]):
+            raise ValueError(f"recover_features: FEATURES file {cfg.features} has none of the "
+                             "measurement columns of `fgclep extract-features` (heart_rate, "
+                             f"qrs_duration, ...); it has {list(rows[0])}")
         ours = {str(r[key]): r for r in rows}
     machine: dict[str, dict] = {}
     if cfg.machine_measurements is not None:
