@@ -85,6 +85,14 @@ double chord_dev(const std::vector<double>& s, idx a, idx b, idx i) {
     return s[i] - (s[a] + t * (s[b] - s[a]));
 }
 
+// Largest |chord_dev(s, a, b, i)| over i in [from, to]: updates best (signed) and pk where larger.
+void chord_peak(const std::vector<double>& s, idx a, idx b, idx from, idx to, double& best, idx& pk) {
+    for (idx i = from; i <= to; ++i) {
+        const double dv = chord_dev(s, a, b, i);
+        if (std::fabs(dv) > std::fabs(best)) { best = dv; pk = i; }
+    }
+}
+
 struct Beat {
     idx r, rr_prev, rr_next;
 };
@@ -173,20 +181,14 @@ void delineate_t(const Lead& L, idx n, double fs, const Beat& bt, std::int64_t q
     if (hi - lo < secs(0.060, fs) || hi - lo < 3 * edge) return;
     idx pk = lo + edge;
     double best = 0.0;
-    for (idx i = lo + edge; i <= hi - edge; ++i) {
-        const double dv = chord_dev(L.st, lo, hi, i);
-        if (std::fabs(dv) > std::fabs(best)) { best = dv; pk = i; }
-    }
+    chord_peak(L.st, lo, hi, lo + edge, hi - edge, best, pk);
     const double t_min = std::max(kTMinAmp, kNoiseFactor * L.noise);
     if (std::fabs(best) < t_min && lo - secs(0.040, fs) >= 0) {
         // At short RR the ST segment shortens and the T wave can start at the J point: a chord
         // anchored 40 ms after the QRS then lies on the T wave itself. Measure the T wave from the
         // J point (the QRS offset) instead; the peak search window is unchanged.
         const idx j = lo - secs(0.040, fs);
-        for (idx i = lo + edge; i <= hi - edge; ++i) {
-            const double dv = chord_dev(L.st, j, hi, i);
-            if (std::fabs(dv) > std::fabs(best)) { best = dv; pk = i; }
-        }
+        chord_peak(L.st, j, hi, lo + edge, hi - edge, best, pk);
     }
     if (std::fabs(best) < t_min) return;
     const double sgn = best > 0.0 ? 1.0 : -1.0;
@@ -220,10 +222,7 @@ void delineate_p(const Lead& L, double fs, const Beat& bt, std::int64_t prev_t_o
     if (we - ws < secs(0.060, fs) || we - ws < 4 * edge) return;
     idx pk = ws + edge;
     double best = 0.0;
-    for (idx i = ws + edge; i <= we - edge; ++i) {
-        const double dv = chord_dev(L.sp, ws, we, i);
-        if (std::fabs(dv) > std::fabs(best)) { best = dv; pk = i; }
-    }
+    chord_peak(L.sp, ws, we, ws + edge, we - edge, best, pk);
     const double amp = std::fabs(best);
     if (amp < std::max(kPMinAmp, kNoiseFactor * L.noise)) return;
     const double sgn = best > 0.0 ? 1.0 : -1.0;

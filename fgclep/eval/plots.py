@@ -50,12 +50,7 @@ def plot_roc_curves(y_true, scores, class_names: Sequence[str], path: str | Path
     ax.set_ylim(0, 1.01)
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=6, loc="lower right", ncol=1 + len(order[:max_classes]) // 16)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path, plt)
 
 
 def plot_model_comparison(values: Mapping[str, Mapping[str, float | None]], path: str | Path,
@@ -81,6 +76,11 @@ def plot_model_comparison(values: Mapping[str, Mapping[str, float | None]], path
     # Below the axes, so that the legend never covers a bar's value label.
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=max(len(models), 1),
               frameon=False)
+    return _save(fig, path, plt)
+
+
+def _save(fig, path: str | Path, plt) -> Path:
+    """Lay out, write the PNG (creating its folder) and close the figure."""
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
