@@ -226,3 +226,24 @@ def test_recover_features_file_without_measurements(setup, tmp_path):
                        "--out", tmp_path / "E.jsonl"])
     _assert_clean_error(r, text, "FEATURES.csv has none of the measurement columns")
     assert not (setup / "cache" / "enhanced_reports.csv").exists()
+
+
+def _reports_and_features(tmp_path, features="heart_rate\n60"):
+    reports = tmp_path / "REPORTS.csv"
+    reports.write_text("record,report\nr1,Sinus bradycardia\nr2,Sinus rhythm\n")
+    feats = tmp_path / "FEATURES.csv"
+    head, *cells = features.split("\n")
+    feats.write_text(f"record,{head}\n" + "".join(f"r{i},{c}\n" for i, c in
+                                                   enumerate(cells * 2, 1)))
+    return reports, feats
+
+
+def test_recover_features_openai_server_unreachable(tmp_path):
+    from test_recovery_backends import closed_port_url
+
+    reports, feats = _reports_and_features(tmp_path)
+    url = closed_port_url()
+    r, text = _invoke(["recover-features", "--reports", reports, "--features", feats,
+                       "--out", tmp_path / "E.jsonl", "--backend", "openai", "--model", "m",
+                       "--base-url", url, "--api-key-env", "NO_SUCH_KEY_VAR"])
+    _assert_clean_error(r, text, f"cannot connect to {url}")

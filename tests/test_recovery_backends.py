@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from fgclep.recovery.backends import create_backend, parse_output
-from fgclep.recovery.backends.base import build_messages, feature_schema
+from fgclep.recovery.backends.base import BackendUnreachable, build_messages, feature_schema
 from fgclep.recovery.backends.openai import OpenAIBackend
 from fgclep.recovery.vocabulary import FEATURE_IDS, VOCABULARY
 
@@ -200,6 +202,34 @@ def test_openai_gives_up_with_error_not_exception(server, monkeypatch):
     assert state.counts["down"] == 3 and b.stats["failures"] == 1
     dead = _backend("http://127.0.0.1:9/v1", max_retries=1, timeout=0.2)  # nothing listens
     assert dead.propose(["x"]).error
+
+
+def closed_port_url() -> str:
+    """URL of a local port nothing listens on (bound, then closed): connection refused."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_openai_unreachable_server_stops_the_batch(concurrency):
+    url = closed_port_url()
+    b = _backend(url, max_retries=5, concurrency=concurrency)
+    with pytest.raises(BackendUnreachable, match=re.escape(url)):
+        b.propose_many([[f"statement {i}"] for i in range(20)])
+    # Not 20 sets x 6 attempts: a few attempts (one per worker at most past the limit).
+    assert b.stats["requests"] <= b.unreachable_after + concurrency - 1
+
+
+def test_openai_connection_errors_after_an_answer_are_retried(server):
+    url, state = server
+    b = _backend(url, max_retries=4)
+    assert b.propose(["Sinus bradycardia"]).error is None
+    b.base_url = closed_port_url().rstrip("/")   # the server goes away mid-run
+    prop = b.propose(["x"])
+    assert prop.error and "giving up after 5 attempts" in prop.error
+    assert b.stats["requests"] == 1 + 5
 
 
 def test_openai_concurrency_limit(server):

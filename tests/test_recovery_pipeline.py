@@ -286,13 +286,32 @@ def test_real_mimic_machine_measurements(tmp_path, shared_data):
     assert res["enhanced_report"].startswith(report)
 
 
+class _Down(BaseHTTPRequestHandler):
+    """A live server that answers every request with 503."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
 def test_backend_failures_are_skipped_listed_and_retried(tmp_path):
     reports, feats = _inputs(tmp_path)
     out = tmp_path / "fail.jsonl"
-    dead = {"model": "m", "base_url": "http://127.0.0.1:9/v1", "api_key_env": "",
-            "max_retries": 0, "timeout": 0.5}
-    res = recover_features(RecoveryConfig(out=out, reports=reports, features=feats,
-                                          backend="openai", backend_options=dead))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Down)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    down = {"model": "m", "base_url": f"http://127.0.0.1:{httpd.server_address[1]}/v1",
+            "api_key_env": "", "max_retries": 0, "timeout": 5.0}
+    try:
+        res = recover_features(RecoveryConfig(out=out, reports=reports, features=feats,
+                                              backend="openai", backend_options=down))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
     assert res.stats["n_records"] == 0 and res.stats["run"]["skipped_records"] == 4
     with open(tmp_path / "fail.skipped.csv", newline="") as f:
         skipped = list(csv.DictReader(f))
@@ -300,3 +319,15 @@ def test_backend_failures_are_skipped_listed_and_retried(tmp_path):
     assert all("giving up" in r["reason"] for r in skipped)
     res = recover_features(RecoveryConfig(out=out, reports=reports, features=feats))  # kb now
     assert res.stats["n_records"] == 4 and not (tmp_path / "fail.skipped.csv").exists()
+
+
+def test_unreachable_server_stops_the_run_naming_the_url(tmp_path):
+    from test_recovery_backends import closed_port_url
+
+    reports, feats = _inputs(tmp_path, n_extra=40)
+    url = closed_port_url()
+    opts = {"model": "m", "base_url": url, "api_key_env": "", "backoff": 0.01}
+    with pytest.raises(ValueError, match=f"cannot connect to {url}"):
+        recover_features(RecoveryConfig(out=tmp_path / "E.jsonl", reports=reports,
+                                        features=feats, backend="openai", backend_options=opts))
+    assert not (tmp_path / "E.skipped.csv").exists()     # nothing skipped: the run stopped

@@ -7,7 +7,8 @@ once, cached in sqlite), validates them against measurements (``FEATURES.csv`` f
 and/or MIMIC-IV-ECG machine measurements) and appends one JSON line per record to ``out``. An
 interrupted run resumes: records already in ``out`` are skipped (a torn last line is dropped),
 proposals come from the sqlite cache; records whose statement set failed in the backend are
-listed in ``<out stem>.skipped.csv`` and retried by the next run. With ``validator`` "model" or
+listed in ``<out stem>.skipped.csv`` and retried by the next run; a backend whose server never
+answers (wrong address) stops the run with a ValueError naming it. With ``validator`` "model" or
 "both" the coarse-stage model's check (:mod:`fgclep.recovery.model_check`) runs over the whole
 output at the end. Statistics over the whole output go to
 ``<out stem>.stats.json``; with a cache, ``CACHE/enhanced_reports.csv`` (``id,
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Optional
 
 from fgclep.recovery.backends import BACKENDS, create_backend
+from fgclep.recovery.backends.base import BackendUnreachable
 from fgclep.recovery.cache import ProposalCache
 from fgclep.recovery.model_check import VALIDATORS, apply_model_check, load_checkpoint
 from fgclep.recovery.normalize import split_statements, statement_set_key
@@ -291,6 +293,10 @@ def recover_features(config: RecoveryConfig) -> RecoveryResult:
                     fh.write(json.dumps(rec) + "\n")
                     done_rows.append(rec)
                 fh.flush()
+    except BackendUnreachable as err:    # a wrong address: stop, keep what is written
+        kept = (f"; the {len(done_rows)} records in {out} are kept and the same command "
+                "resumes after them" if done_rows else "")
+        raise ValueError(f"recover_features: {err}{kept}") from None
     finally:
         store.close()
     model_summary = None

@@ -48,6 +48,11 @@ class Proposal:
                    tuple(d.get("dropped", [])), bool(d.get("malformed", False)), d.get("error"))
 
 
+class BackendUnreachable(Exception):
+    """The backend's server has never answered and connections to it fail (refused, unknown
+    host): a batch job stops instead of retrying every record against a wrong address."""
+
+
 class Backend(ABC):
     """Proposes vocabulary features for statement sets."""
 
