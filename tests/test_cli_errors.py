@@ -247,3 +247,11 @@ def test_recover_features_openai_server_unreachable(tmp_path):
                        "--out", tmp_path / "E.jsonl", "--backend", "openai", "--model", "m",
                        "--base-url", url, "--api-key-env", "NO_SUCH_KEY_VAR"])
     _assert_clean_error(r, text, f"cannot connect to {url}")
+
+
+def test_recover_features_measurements_not_numbers(tmp_path):
+    reports, feats = _reports_and_features(tmp_path, "heart_rate\nabc")
+    r, text = _invoke(["recover-features", "--reports", reports, "--features", feats,
+                       "--out", tmp_path / "E.jsonl"])
+    _assert_clean_error(r, text, "FEATURES.csv", "row 1 (record r1): heart_rate 'abc' is not a "
+                        "number")

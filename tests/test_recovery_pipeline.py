@@ -331,3 +331,30 @@ def test_unreachable_server_stops_the_run_naming_the_url(tmp_path):
         recover_features(RecoveryConfig(out=tmp_path / "E.jsonl", reports=reports,
                                         features=feats, backend="openai", backend_options=opts))
     assert not (tmp_path / "E.skipped.csv").exists()     # nothing skipped: the run stopped
+
+
+def test_non_numeric_measurement_skips_the_record_with_the_reason(tmp_path):
+    reports, _ = _inputs(tmp_path)
+    feats = _write_csv(tmp_path / "FEATURES.csv", [
+        {"record": "r1", "heart_rate": 52, "pr_interval": 240, "qrs_duration": ""},
+        {"record": "r2", "heart_rate": 75, "pr_interval": "abc", "qrs_duration": 90},
+        {"record": "r3", "heart_rate": "nan", "pr_interval": "", "qrs_duration": "NaN"},
+        {"record": "r4", "heart_rate": 72, "pr_interval": 180, "qrs_duration": " 88 "}])
+    out = tmp_path / "E.jsonl"
+    res = recover_features(RecoveryConfig(out=out, reports=reports, features=feats))
+    assert sorted(r["record"] for r in _rows(out)) == ["r1", "r3", "r4"]   # blanks/nan: unmeasured
+    with open(tmp_path / "E.skipped.csv", newline="") as f:
+        (skipped,) = list(csv.DictReader(f))
+    assert skipped["record"] == "r2"
+    for needle in ("FEATURES.csv", "row 2", "pr_interval", "'abc'", "not a number"):
+        assert needle in skipped["reason"]
+    assert res.stats["run"]["skipped_records"] == 1
+
+
+def test_features_file_with_no_numeric_rows_is_an_error(tmp_path):
+    reports, _ = _inputs(tmp_path)
+    feats = _write_csv(tmp_path / "F.csv", [{"record": f"r{i}", "heart_rate": "fast"}
+                                            for i in range(1, 5)])
+    with pytest.raises(ValueError, match=r"F.csv.*row 1 \(record r1\): heart_rate 'fast'"):
+        recover_features(RecoveryConfig(out=tmp_path / "E.jsonl", reports=reports,
+                                        features=feats))

@@ -6,8 +6,9 @@ once, cached in sqlite), validates them against measurements (``FEATURES.csv`` f
 ``extract-features``, signals of the cache measured with :func:`fgclep.signal.ecg_measure`,
 and/or MIMIC-IV-ECG machine measurements) and appends one JSON line per record to ``out``. An
 interrupted run resumes: records already in ``out`` are skipped (a torn last line is dropped),
-proposals come from the sqlite cache; records whose statement set failed in the backend are
-listed in ``<out stem>.skipped.csv`` and retried by the next run; a backend whose server never
+proposals come from the sqlite cache; records whose statement set failed in the backend, or
+whose ``FEATURES.csv`` row has a measurement that is not a number (blank and "nan" mean not
+measured), are listed with the reason in ``<out stem>.skipped.csv`` and retried by the next run; a backend whose server never
 answers (wrong address) stops the run with a ValueError naming it. With ``validator`` "model" or
 "both" the coarse-stage model's check (:mod:`fgclep.recovery.model_check`) runs over the whole
 output at the end. Statistics over the whole output go to
@@ -70,7 +71,8 @@ def _stem(out: Path) -> Path:
     return out.with_suffix("") if out.suffix == ".jsonl" else out
 
 
-def _read_table(path: Path, key_cols: tuple[str, ...], what: str) -> tuple[list[dict], str]:
+def _read_table(path: Path, key_cols: tuple[str, ...], what: str):
+    """(DataFrame of strings, key column) of a CSV input; ValueError naming it when unusable."""
     import pandas as pd
 
     if not path.is_file():
@@ -84,11 +86,34 @@ def _read_table(path: Path, key_cols: tuple[str, ...], what: str) -> tuple[list[
     if key is None:
         raise ValueError(f"recover_features: {what} file {path} needs one of the columns "
                          f"{key_cols}; it has {list(df.columns)}")
-    return df.to_dict("records"), key
+    return df, key
+
+
+_NOT_MEASURED = frozenset({"", "nan", "na", "n/a", "null", "none"})
+
+
+def _non_numeric_rows(df, key: str, path: Path) -> dict[str, str]:
+    """{record: reason} for FEATURES rows with a measurement cell that is not a number (blank
+    cells and "nan" are "not measured", not errors)."""
+    import numpy as np
+    import pandas as pd
+    from fgclep.leads import measurement_columns
+
+    bad: dict[str, str] = {}
+    for col in [c for c in measurement_columns() if c in df.columns]:
+        text = df[col].str.strip()
+        wrong = (pd.to_numeric(text, errors="coerce").isna()
+                 & ~text.str.lower().isin(_NOT_MEASURED)).to_numpy()
+        for i in np.flatnonzero(wrong):
+            rid = str(df[key].iat[i])
+            bad.setdefault(rid, f"FEATURES file {path} row {i + 1} (record {rid}): {col} "
+                                f"{df[col].iat[i]!r} is not a number")
+    return bad
 
 
 def _load_inputs(cfg: RecoveryConfig):
-    """(records [(id, report)], fgclep rows by id or None, machine rows by id, dataset)."""
+    """(records [(id, report)], fgclep rows by id or None, {id: why} of bad fgclep rows,
+    machine rows by id, dataset)."""
     ds = None
     if cfg.cache is not None:
         from fgclep.data import open_cache
@@ -97,26 +122,33 @@ def _load_inputs(cfg: RecoveryConfig):
         reports = ["" if not isinstance(r, str) else r for r in ds.index["report"].tolist()]
         records = list(zip([str(i) for i in ds.index["id"].tolist()], reports))
     else:
-        rows, key = _read_table(Path(cfg.reports), ("record",), "REPORTS")
+        df, key = _read_table(Path(cfg.reports), ("record",), "REPORTS")
+        rows = df.to_dict("records")
         if rows and "report" not in rows[0]:
             raise ValueError(f"recover_features: REPORTS file {cfg.reports} needs a 'report' "
                              "column")
         records = [(str(r[key]), r.get("report", "")) for r in rows]
-    ours = None
+    ours, bad = None, {}
     if cfg.features is not None:
-        rows, key = _read_table(Path(cfg.features), ("record", "id"), "FEATURES")
+        df, key = _read_table(Path(cfg.features), ("record", "id"), "FEATURES")
+        rows = df.to_dict("records")
         from fgclep.leads import measurement_columns
         if rows and not set(measurement_columns()) & set(rows[0]):
             raise ValueError(f"recover_features: FEATURES file {cfg.features} has none of the "
                              "measurement columns of `fgclep extract-features` (heart_rate, "
                              f"qrs_duration, ...); it has {list(rows[0])}")
         ours = {str(r[key]): r for r in rows}
+        if cfg.measurements != "machine":
+            bad = _non_numeric_rows(df, key, Path(cfg.features))
+            if ours and len(bad) == len(ours):
+                raise ValueError(f"recover_features: no row of FEATURES file {cfg.features} "
+                                 f"has numeric measurements; {next(iter(bad.values()))}")
     machine: dict[str, dict] = {}
     if cfg.machine_measurements is not None:
-        rows, key = _read_table(Path(cfg.machine_measurements), ("record", "id", "study_id"),
-                                "machine measurements")
-        machine = {str(r[key]): machine_row(r) for r in rows}
-    return records, ours, machine, ds
+        df, key = _read_table(Path(cfg.machine_measurements), ("record", "id", "study_id"),
+                              "machine measurements")
+        machine = {str(r[key]): machine_row(r) for r in df.to_dict("records")}
+    return records, ours, bad, machine, ds
 
 
 def _check(cfg: RecoveryConfig) -> None:
@@ -231,8 +263,9 @@ def format_stats(stats: dict) -> str:
                  f"proposals: {'n/a' if rate is None else f'{100 * rate:.1f} %'}")
     skipped = stats.get("run", {}).get("skipped_records", 0)
     if skipped:
-        lines.append(f"{skipped} records skipped after backend errors (see the .skipped.csv "
-                     "file); run the same command again to retry them")
+        lines.append(f"{skipped} records skipped after backend errors or non-numeric FEATURES "
+                     "cells (reasons in the .skipped.csv file); run the same command again to "
+                     "retry them")
     if model:
         mc = stats["model_check"]
         lines.append(f"model check ({mc['validator']}, keep rate {mc['keep_rate']:.2f}): "
@@ -247,7 +280,7 @@ def recover_features(config: RecoveryConfig) -> RecoveryResult:
     from fgclep._paths import check_file_path, make_dir
     out = check_file_path(cfg.out, "recover_features")
     make_dir(out.parent, "recover_features", "folder of out")
-    records, ours, machine, ds = _load_inputs(cfg)
+    records, ours, bad, machine, ds = _load_inputs(cfg)
     backend = create_backend(cfg.backend, **cfg.backend_options)
     namespace = backend.identity()
     done_rows = _read_done(out)
@@ -256,12 +289,15 @@ def recover_features(config: RecoveryConfig) -> RecoveryResult:
            "dropped": 0, "no_measurements": 0, "resumed_records": len(done)}
     positions = {rid: k for k, (rid, _) in enumerate(records)}
     todo, seen = [], set(done)
+    skipped: list[tuple[str, str]] = []
     for rid, report in records:
         if rid not in seen:
             seen.add(rid)
-            todo.append((rid, report))
+            if rid in bad:       # a non-numeric measurement: skipped with the reason
+                skipped.append((rid, bad[rid]))
+            else:
+                todo.append((rid, report))
     store = ProposalCache(cfg.proposal_cache or f"{_stem(out)}.proposals.sqlite")
-    skipped: list[tuple[str, str]] = []
     errors: dict[str, str] = {}
     measure_signals = ours is None and cfg.measurements != "machine"
     try:
