@@ -10,13 +10,16 @@ import typer
 
 def tasks_command(
     cache: Annotated[Optional[Path], typer.Option(help="Cache whose class counts and split sizes to show.")] = None,
-    splits: Annotated[Optional[Path], typer.Option(help="Folder of MERL split CSVs (read by column name).")] = None,
+    splits: Annotated[Optional[Path], typer.Option(help="Folder of MERL split CSVs (read by column name); needs --cache.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the stratified CPSC/CSN splits.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List the benchmark tasks (with a cache: only its dataset's tasks, with counts)."""
     from fgclep.data.tasks import task_summary
 
+    if splits is not None and cache is None:
+        raise typer.BadParameter("--splits needs --cache: split sizes are counted over a "
+                                 "cache's records")
     index = dataset = None
     if cache is not None:
         from fgclep.data import open_cache

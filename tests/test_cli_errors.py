@@ -255,3 +255,8 @@ def test_recover_features_measurements_not_numbers(tmp_path):
                        "--out", tmp_path / "E.jsonl"])
     _assert_clean_error(r, text, "FEATURES.csv", "row 1 (record r1): heart_rate 'abc' is not a "
                         "number")
+
+
+def test_tasks_splits_without_cache(tmp_path):
+    r, text = _invoke(["tasks", "--splits", tmp_path])
+    _assert_clean_error(r, text, "--splits", "needs --cache")
