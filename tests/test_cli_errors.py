@@ -260,3 +260,17 @@ def test_recover_features_measurements_not_numbers(tmp_path):
 def test_tasks_splits_without_cache(tmp_path):
     r, text = _invoke(["tasks", "--splits", tmp_path])
     _assert_clean_error(r, text, "--splits", "needs --cache")
+
+
+@pytest.mark.parametrize("which,content,needle", [
+    ("REPORTS.csv", "record,report\n", "REPORTS file {} has no records"),
+    ("REPORTS.csv", "", "REPORTS file {} is empty"),
+    ("FEATURES.csv", "record,heart_rate\n", "FEATURES file {} has no records"),
+])
+def test_recover_features_input_without_records(tmp_path, which, content, needle):
+    reports, feats = _reports_and_features(tmp_path)
+    (tmp_path / which).write_text(content)
+    r, text = _invoke(["recover-features", "--reports", reports, "--features", feats,
+                       "--out", tmp_path / "E.jsonl"])
+    _assert_clean_error(r, text, needle.format(tmp_path / which))
+    assert not (tmp_path / "E.jsonl").exists()

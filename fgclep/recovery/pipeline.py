@@ -80,8 +80,13 @@ def _read_table(path: Path, key_cols: tuple[str, ...], what: str):
                          + ("is a folder, not a file" if path.is_dir() else "does not exist"))
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"recover_features: {what} file {path} is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
         raise ValueError(f"recover_features: cannot read {what} file {path}: {err}") from err
+    if df.empty:
+        raise ValueError(f"recover_features: {what} file {path} has no records "
+                         f"(columns {list(df.columns)})")
     key = next((c for c in key_cols if c in df.columns), None)
     if key is None:
         raise ValueError(f"recover_features: {what} file {path} needs one of the columns "
