@@ -274,3 +274,13 @@ def test_recover_features_input_without_records(tmp_path, which, content, needle
                        "--out", tmp_path / "E.jsonl"])
     _assert_clean_error(r, text, needle.format(tmp_path / which))
     assert not (tmp_path / "E.jsonl").exists()
+
+
+@pytest.mark.parametrize("command", ["zeroshot", "linear-probe"])
+@pytest.mark.parametrize("where,needle", [("{D}", "is a folder"),
+                                          ("{F}/RESULTS.json", "afile is a file")])
+def test_eval_out_is_a_folder_or_below_a_file(setup, tmp_path, command, where, needle):
+    args = _eval_args(setup, tmp_path, command)
+    args[-1] = where.replace("{D}", str(tmp_path)).replace("{F}", str(setup / "afile"))
+    r, text = _invoke(args + (["--seed", "0"] if command == "linear-probe" else []))
+    _assert_clean_error(r, text, needle)

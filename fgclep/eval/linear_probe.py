@@ -267,7 +267,8 @@ def linear_probe(model: Any, cache: Any, task: Any, fraction: float = 1.0, mode:
         label subset and the initialisation, never the test set.
     """
     from fgclep.eval.taskdata import resolve_task, task_labels
-    from fgclep.eval.zeroshot import check_out_path, write_results
+    from fgclep._paths import check_file_path
+    from fgclep.eval.zeroshot import write_results
 
     if mode not in MODES:
         raise ValueError(f"linear_probe: mode must be one of {MODES}, got {mode!r}")
@@ -275,7 +276,7 @@ def linear_probe(model: Any, cache: Any, task: Any, fraction: float = 1.0, mode:
     if not len(seeds) or bad_seeds:
         raise ValueError(f"linear_probe: seeds must be ints >= 0, got {list(seeds)!r}")
     if out is not None:
-        check_out_path(out, "linear_probe")
+        check_file_path(out, "linear_probe")
     if feature_cache_dir is not None and Path(feature_cache_dir).exists() \
             and not Path(feature_cache_dir).is_dir():
         raise ValueError(f"linear_probe: feature cache {feature_cache_dir} is a file, not a directory")

@@ -17,6 +17,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
+from fgclep._paths import check_file_path
 from fgclep.eval.features import extract_ecg_features
 from fgclep.eval.metrics import evaluate_scores
 from fgclep.eval.prompts import builtin_prompts, prompts_for_classes
@@ -131,7 +132,7 @@ def zeroshot(model: Any, cache: Any, task: Any, split: str = "test",
         source = str(prompts) if isinstance(prompts, (str, Path)) else "given mapping"
         class_prompts = prompts_for_classes(classes, prompts, source=source)
     if out is not None:
-        check_out_path(out, "zeroshot")
+        check_file_path(out, "zeroshot")
     tl = task_labels(cache.index, task, splits_dir=splits_dir, seed=split_seed, split_csvs=split_csvs)
     if split not in tl.indices:
         raise ValueError(f"zeroshot: split {split!r} not available for {task.name}; "
@@ -155,17 +156,6 @@ def zeroshot(model: Any, cache: Any, task: Any, split: str = "test",
     if out is not None:
         write_results(res, out, y_true=tl.labels[split], scores=scores)
     return res
-
-
-def check_out_path(out: str | Path, who: str) -> None:
-    """Raise ValueError when ``out`` or a folder above it is an existing file (before any work)."""
-    for p in (Path(out), *Path(out).parents):
-        if p.exists():
-            if p.is_file() and p != Path(out):
-                raise ValueError(f"{who}: out {out}: {p} is a file, not a directory")
-            if p.is_dir() and p == Path(out):
-                raise ValueError(f"{who}: out {out} is a directory; give a RESULTS.json path")
-            return
 
 
 def write_results(res: dict, out: str | Path, y_true: np.ndarray | None = None,
