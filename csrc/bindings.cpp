@@ -11,6 +11,7 @@
 #include "resample.hpp"
 #include "parallel.hpp"
 #include "measure.hpp"
+#include "pacing.hpp"
 #include "peaks.hpp"
 
 namespace py = pybind11;
@@ -175,6 +176,19 @@ PYBIND11_MODULE(_core, m) {
             }
             return I64(static_cast<py::ssize_t>(r.size()), r.data());
         }, py::arg("signal"), py::arg("fs"), "R peaks of a raw (leads, samples) record.");
+        m.def("delin_pacing_spikes", [=](const F64& x, double fs) {
+            check(x, 2, fs, "delin_pacing_spikes");
+            std::vector<std::int64_t> r, spikes;
+            {
+                py::gil_scoped_release nogil;
+                const auto c = conditioned(x, fs);
+                const int nl = static_cast<int>(x.shape(0));
+                r = dl::detect_r_peaks(c.data(), nl, x.shape(1), fs);
+                spikes = dl::detect_pacing_spikes(x.data(), nl, x.shape(1), fs, r);
+            }
+            return py::make_tuple(I64(static_cast<py::ssize_t>(r.size()), r.data()),
+                                  I64(static_cast<py::ssize_t>(spikes.size()), spikes.data()));
+        }, py::arg("signal"), py::arg("fs"), "R peaks and, per beat, the pacing stimulus sample or -1.");
         m.def("delin_delineate", [=](const F64& x, double fs) {
             check(x, 2, fs, "delin_delineate");
             dl::Fiducials f;
@@ -182,7 +196,8 @@ PYBIND11_MODULE(_core, m) {
                 py::gil_scoped_release nogil;
                 const auto c = conditioned(x, fs);
                 const int nl = static_cast<int>(x.shape(0));
-                f = dl::delineate(c.data(), nl, x.shape(1), fs, dl::detect_r_peaks(c.data(), nl, x.shape(1), fs));
+                const auto r = dl::detect_r_peaks(c.data(), nl, x.shape(1), fs);
+                f = dl::delineate(c.data(), nl, x.shape(1), fs, r, dl::detect_pacing_spikes(x.data(), nl, x.shape(1), fs, r));
             }
             I64 lead({py::ssize_t(dl::N_FID), py::ssize_t(f.n_leads), py::ssize_t(f.n_beats)}, f.lead.data());
             I64 glob({py::ssize_t(dl::N_FID), py::ssize_t(f.n_beats)}, f.glob.data());

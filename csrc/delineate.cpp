@@ -37,6 +37,7 @@ constexpr double kPMinRise = 0.010;       // s, P amplitude / steepest P slope
 constexpr double kPMinAmp = 0.01;          // mV, smallest P wave reported
 constexpr double kTMinAmp = 0.01;          // mV, smallest T wave reported
 constexpr double kNoiseFactor = 3.0;       // a P/T wave must exceed 3x the lead noise
+constexpr double kPaceBlank = 0.010;       // a pacing stimulus smeared by the 40 Hz low-pass spans +-10 ms
 
 idx secs(double s, double fs) { return static_cast<idx>(std::lround(s * fs)); }
 
@@ -95,10 +96,12 @@ void chord_peak(const std::vector<double>& s, idx a, idx b, idx from, idx to, do
 
 struct Beat {
     idx r, rr_prev, rr_next;
+    idx pace;  // pacing stimulus before this beat, or -1
 };
 
 double delineate_qrs(const Lead& L, idx n, double fs, const Beat& bt, std::int64_t out[N_FID]) {
-    const idx lo = std::max<idx>(1, bt.r - std::min(secs(kQrsBefore, fs), static_cast<idx>(0.45 * bt.rr_prev)));
+    idx lo = std::max<idx>(1, bt.r - std::min(secs(kQrsBefore, fs), static_cast<idx>(0.45 * bt.rr_prev)));
+    if (bt.pace >= 0) lo = std::max(lo, bt.pace + secs(kPaceBlank, fs));
     const idx hi = std::min<idx>(n - 2, bt.r + std::min(secs(kQrsAfter, fs), static_cast<idx>(0.5 * bt.rr_next)));
     if (hi - lo < 4) return 0.0;
     const idx c_lo = std::max(lo, bt.r - secs(kCoreHalf, fs)), c_hi = std::min(hi, bt.r + secs(kCoreHalf, fs));
@@ -174,21 +177,27 @@ double delineate_qrs(const Lead& L, idx n, double fs, const Beat& bt, std::int64
     return smax;
 }
 
-void delineate_t(const Lead& L, idx n, double fs, const Beat& bt, std::int64_t qrs_off, std::int64_t out[N_FID]) {
+// T peak and end of one lead and beat. The peak is sought in [peak_lo, peak_hi] when given (>= 0):
+// the second, consensus pass below.
+void delineate_t(const Lead& L, idx n, double fs, const Beat& bt, std::int64_t qrs_off, std::int64_t out[N_FID],
+                 idx peak_lo = -1, idx peak_hi = -1) {
     const idx lo = qrs_off + secs(0.040, fs);
     const idx hi = std::min<idx>(n - 1, bt.r + std::min(secs(0.60, fs), static_cast<idx>(0.62 * bt.rr_next)));
     const idx edge = std::max<idx>(1, secs(0.010, fs));
     if (hi - lo < secs(0.060, fs) || hi - lo < 3 * edge) return;
-    idx pk = lo + edge;
+    const idx s_lo = peak_lo >= 0 ? std::max(lo + edge, peak_lo) : lo + edge;
+    const idx s_hi = peak_hi >= 0 ? std::min(hi - edge, peak_hi) : hi - edge;
+    if (s_hi < s_lo) return;
+    idx pk = s_lo;
     double best = 0.0;
-    chord_peak(L.st, lo, hi, lo + edge, hi - edge, best, pk);
+    chord_peak(L.st, lo, hi, s_lo, s_hi, best, pk);
     const double t_min = std::max(kTMinAmp, kNoiseFactor * L.noise);
     if (std::fabs(best) < t_min && lo - secs(0.040, fs) >= 0) {
         // At short RR the ST segment shortens and the T wave can start at the J point: a chord
         // anchored 40 ms after the QRS then lies on the T wave itself. Measure the T wave from the
         // J point (the QRS offset) instead; the peak search window is unchanged.
         const idx j = lo - secs(0.040, fs);
-        chord_peak(L.st, j, hi, lo + edge, hi - edge, best, pk);
+        chord_peak(L.st, j, hi, s_lo, s_hi, best, pk);
     }
     if (std::fabs(best) < t_min) return;
     const double sgn = best > 0.0 ? 1.0 : -1.0;
@@ -309,7 +318,8 @@ void Fiducials::resize(int leads, int beats) {
     glob.assign(static_cast<std::size_t>(N_FID) * beats, -1);
 }
 
-Fiducials delineate(const double* x, int n_leads, idx n, double fs, const std::vector<std::int64_t>& r_peaks) {
+Fiducials delineate(const double* x, int n_leads, idx n, double fs, const std::vector<std::int64_t>& r_peaks,
+                    const std::vector<std::int64_t>& pacing) {
     Fiducials fid;
     const int nb = static_cast<int>(r_peaks.size());
     fid.resize(n_leads, nb);
@@ -329,7 +339,8 @@ Fiducials delineate(const double* x, int n_leads, idx n, double fs, const std::v
         const idx r = static_cast<idx>(r_peaks[b]);
         const idx prev = b > 0 ? r - static_cast<idx>(r_peaks[b - 1]) : static_cast<idx>(rr_med);
         const idx next = b + 1 < nb ? static_cast<idx>(r_peaks[b + 1]) - r : static_cast<idx>(rr_med);
-        beats[b] = Beat{r, b > 0 ? prev : next, b + 1 < nb ? next : prev};
+        const idx pace = pacing.size() == r_peaks.size() ? static_cast<idx>(pacing[b]) : -1;
+        beats[b] = Beat{r, b > 0 ? prev : next, b + 1 < nb ? next : prev, pace};
         if (nb == 1) beats[b].rr_prev = beats[b].rr_next = static_cast<idx>(rr_med);
     }
     // Pass 1: QRS in every lead, combined into global QRS on/off that frame the P and T windows.
@@ -376,26 +387,42 @@ Fiducials delineate(const double* x, int n_leads, idx n, double fs, const std::v
         combine_leads(voters, fs);
         fid.glob = voters.glob;
     }
-    // Pass 2: T then P per lead and beat (P needs the lead's previous T end).
-    for (int l = 0; l < n_leads; ++l) {
-        std::int64_t prev_t_off = -1;
+    // Pass 2: T per lead and beat.
+    auto run_t = [&](int l, int b, idx peak_lo, idx peak_hi) {
+        std::int64_t f[N_FID];
+        for (int k = 0; k < N_FID; ++k) f[k] = fid.at(k, l, b);
+        f[T_PEAK] = f[T_OFF] = -1;
+        const std::int64_t g_off = fid.glob[static_cast<std::size_t>(QRS_OFF) * nb + b];
+        if (f[QRS_ON] >= 0) delineate_t(leads[l], n, fs, beats[b], g_off >= 0 ? g_off : f[QRS_OFF], f, peak_lo, peak_hi);
+        if (f[T_PEAK] < 0 && peak_lo >= 0) return;  // nothing in the consensus window: keep the first pass
+        fid.at(T_PEAK, l, b) = f[T_PEAK];
+        fid.at(T_OFF, l, b) = f[T_OFF];
+    };
+    for (int l = 0; l < n_leads; ++l)
+        for (int b = 0; b < nb; ++b) run_t(l, b, -1, -1);
+    // Repolarisation too is one process seen from twelve angles: the leads' T peaks are normally
+    // within ~40 ms of each other. A lead whose T peak lies further than kTLeadSpread from the
+    // leads' median took another deflection for the T wave (a U wave, an overshoot after a
+    // negative T, a P wave); its T wave is sought again with the peak restricted to median +-
+    // kTLeadSpread, and its T end follows from that peak.
+    {
+        const idx spread = std::max<idx>(1, secs(kTLeadSpread, fs));
+        std::vector<std::int64_t> v;
         for (int b = 0; b < nb; ++b) {
-            std::int64_t f[N_FID];
-            for (int k = 0; k < N_FID; ++k) f[k] = fid.at(k, l, b);
-            const std::int64_t g_on = fid.glob[static_cast<std::size_t>(QRS_ON) * nb + b];
-            const std::int64_t g_off = fid.glob[static_cast<std::size_t>(QRS_OFF) * nb + b];
-            if (f[QRS_ON] >= 0) {
-                delineate_t(leads[l], n, fs, beats[b], g_off >= 0 ? g_off : f[QRS_OFF], f);
-                delineate_p(leads[l], fs, beats[b], prev_t_off, g_on >= 0 ? g_on : f[QRS_ON], f);
+            v.clear();
+            for (int l = 0; l < n_leads; ++l) if (fid.at(T_PEAK, l, b) >= 0) v.push_back(fid.at(T_PEAK, l, b));
+            if (v.size() < 3) continue;
+            std::nth_element(v.begin(), v.begin() + static_cast<idx>((v.size() - 1) / 2), v.end());
+            const idx med = static_cast<idx>(v[(v.size() - 1) / 2]);
+            for (int l = 0; l < n_leads; ++l) {
+                const std::int64_t tp = fid.at(T_PEAK, l, b);
+                if (tp >= 0 && std::llabs(tp - med) > spread) run_t(l, b, med - spread, med + spread);
             }
-            prev_t_off = f[T_OFF];
-            for (int k = 0; k < N_FID; ++k) fid.at(k, l, b) = f[k];
         }
     }
-    // Repolarisation too is one process seen from twelve angles: the spread of T ends over the
-    // leads (QT dispersion) is normally under ~50 ms. A lead's T peak/end further than
-    // kTLeadSpread from the leads' median (a U or P wave taken for the T wave, a knee found on a
-    // flat tail) is pulled back to median +- kTLeadSpread, keeping QRS off <= T peak <= T end.
+    // The spread of T ends over the leads (QT dispersion) is normally under ~50 ms. A lead's T
+    // peak/end still further than kTLeadSpread from the leads' median (a knee found on a flat
+    // tail) is pulled back to median +- kTLeadSpread, keeping QRS off <= T peak <= T end.
     hold_near_median(T_PEAK, kTLeadSpread);
     hold_near_median(T_OFF, kTLeadSpread);
     for (int l = 0; l < n_leads; ++l)
@@ -405,6 +432,18 @@ Fiducials delineate(const double* x, int n_leads, idx n, double fs, const std::v
             if (tp >= 0) tp = std::max(tp, fid.at(QRS_OFF, l, b));
             if (te >= 0) te = std::max(te, tp);
         }
+    // Pass 3: P per lead and beat (its window starts after the lead's previous T end).
+    for (int l = 0; l < n_leads; ++l) {
+        std::int64_t prev_t_off = -1;
+        for (int b = 0; b < nb; ++b) {
+            std::int64_t f[N_FID];
+            for (int k = 0; k < N_FID; ++k) f[k] = fid.at(k, l, b);
+            const std::int64_t g_on = fid.glob[static_cast<std::size_t>(QRS_ON) * nb + b];
+            if (f[QRS_ON] >= 0) delineate_p(leads[l], fs, beats[b], prev_t_off, g_on >= 0 ? g_on : f[QRS_ON], f);
+            prev_t_off = f[T_OFF];
+            for (int k = P_ON; k <= P_OFF; ++k) fid.at(k, l, b) = f[k];
+        }
+    }
     p_wave_test(fid, beats, fs, irr);
     for (int b = 0; b < nb; ++b) fid.glob[static_cast<std::size_t>(R_PEAK) * nb + b] = r_peaks[b];
     combine_leads(fid, fs);

@@ -39,9 +39,13 @@ struct Fiducials {
 };
 
 // Per-lead fiducials of conditioned leads x[l * n + i] around the given R peaks, followed by the
-// global fiducials (combine_leads). glob[R_PEAK] is the given R peak.
+// global fiducials (combine_leads). glob[R_PEAK] is the given R peak. pacing (empty, or one entry
+// per beat: the pacing stimulus sample or -1, see pacing.hpp): a paced beat's QRS onset is sought
+// only from kPaceBlank after the stimulus, whose conditioned (40 Hz) trace would otherwise pass
+// for the QRS's first limb; the stimulus is not part of the QRS (CSE/IEC 60601-2-25 convention).
 Fiducials delineate(const double* x, int n_leads, std::ptrdiff_t n, double fs,
-                    const std::vector<std::int64_t>& r_peaks);
+                    const std::vector<std::int64_t>& r_peaks,
+                    const std::vector<std::int64_t>& pacing = {});
 
 // Global per-beat fiducials from per-lead ones: onsets = earliest value on which >= 2 leads agree
 // within a tolerance (10 ms QRS, 20 ms P/T), offsets = latest such value, peaks = median of the

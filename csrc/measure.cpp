@@ -7,6 +7,7 @@
 #include <new>
 #include <vector>
 
+#include "pacing.hpp"
 #include "parallel.hpp"
 #include "peaks.hpp"
 
@@ -176,7 +177,7 @@ Fiducials analyze(const double* raw, int n_leads, idx n, double fs, const int* s
                   double* out) {
     for (int l = 0; l < n_leads; ++l) condition_lead(raw + static_cast<idx>(l) * n, n, fs, cond + static_cast<idx>(l) * n);
     const std::vector<std::int64_t> r = detect_r_peaks(cond, n_leads, n, fs);
-    Fiducials fid = delineate(cond, n_leads, n, fs, r);
+    Fiducials fid = delineate(cond, n_leads, n, fs, r, detect_pacing_spikes(raw, n_leads, n, fs, r));
     measure(cond, n_leads, n, fs, fid, std_index, out);
     return fid;
 }

@@ -11,3 +11,4 @@ from fgclep.signal.filters import bandpass, ecg_clean, notch, remove_baseline, r
 __all__ = ["bandpass", "ecg_clean", "notch", "remove_baseline", "resample"]
 # Delineation and measurements (issue 3) are exported below.
 from fgclep.signal.measure import ecg_delineate, ecg_measure, ecg_peaks, measure_from_fiducials  # noqa: E402,F401 (issue 3)
+from fgclep.signal.peaks import ecg_pacing_spikes  # noqa: E402,F401
