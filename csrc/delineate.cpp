@@ -19,7 +19,12 @@ constexpr double kQrsBefore = 0.150;       // QRS onset at most 150 ms before R
 constexpr double kQrsAfter = 0.180;        // QRS offset at most 180 ms after R
 constexpr double kStrong = 0.30;          // "strong" slope: >= 30 % of the beat's maximum
 constexpr double kGap = 0.030;             // a 30 ms lull in strong slope ends the complex
-constexpr double kKneeSpan = 0.100;      // QRS knee: xr lies 100 ms outside the outer strong slope
+// QRS knee: xr lies 80 ms before the first strong slope (inside the PR segment: a longer span
+// reaches the P wave, whose deflection drags the knee late) and 140 ms after the last one (the
+// terminal QRS of a conduction delay is slurred: a shorter span ends it on the slur).
+constexpr double kKneeBefore = 0.080;
+constexpr double kKneeAfter = 0.140;
+constexpr double kKneeAfterRr = 0.25;  // ... at most RR/4: the ST segment shortens with RR (xr stays short of T)
 constexpr double kSmallWave = 0.040;     // a small initial/terminal QRS wave (q, s) ends within 40 ms
 constexpr double kSmallSlope = 0.03;     // ... its slope is >= 3 % of the beat's steepest slope
 constexpr double kSmallKnee = 0.020;     // ... and its knee is sought within 20 ms of its steepest point
@@ -120,7 +125,7 @@ double delineate_qrs(const Lead& L, idx n, double fs, const Beat& bt, std::int64
         if (std::fabs(L.d[i]) >= strong) { last = i; quiet = 0; } else { ++quiet; }
     }
     // Knee of the complex's outer limbs (trapezium-area method): the sample between the outermost
-    // strong slope xm and a point xr 100 ms outside it that maximises |x(xm) - x(i)| * |i - xr|.
+    // strong slope xm and a point xr 80 ms before (onset) or 140 ms after (offset) it that maximises |x(xm) - x(i)| * |i - xr|.
     auto knee = [&](idx xm, idx xr) {
         idx best_i = xm;
         double best_a = -1.0;
@@ -164,8 +169,8 @@ double delineate_qrs(const Lead& L, idx n, double fs, const Beat& bt, std::int64
         const double depth = std::fabs(L.x[k2] - L.x[k]);
         return depth < kNoiseFactor * L.noise || depth < kSmallIso * (mx - mn) ? k : k2;
     };
-    const idx on = small_wave(knee(first, std::max(lo, first - secs(kKneeSpan, fs))), -1);
-    const idx off = small_wave(knee(last, std::min(hi, last + secs(kKneeSpan, fs))), +1);
+    const idx on = small_wave(knee(first, std::max(lo, first - secs(kKneeBefore, fs))), -1);
+    const idx off = small_wave(knee(last, std::min(hi, last + std::min(secs(kKneeAfter, fs), static_cast<idx>(kKneeAfterRr * static_cast<double>(bt.rr_next))))), +1);
     // R peak of this lead: the largest deflection from the onset level near the global R.
     const double base = L.x[on];
     const idx r_lo = std::max(on, bt.r - secs(0.060, fs)), r_hi = std::min(off, bt.r + secs(0.060, fs));

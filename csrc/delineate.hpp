@@ -2,15 +2,17 @@
 //
 // QRS onset/offset: the outermost strong slopes (>= 30 % of the beat's steepest slope in that
 // lead; a 30 ms lull ends the complex), then the knee of each outer limb by the trapezium-area
-// method (Vazquez-Seisdedos et al. 2011, applied to the QRS limbs) within physiological windows.
+// method (Vazquez-Seisdedos et al. 2011, applied to the QRS limbs) within physiological windows;
+// a paced beat's window starts 10 ms after its pacing stimulus (pacing.hpp).
 // T peak: the largest deviation from the chord across the ST-T window; T end: trapezium-area
 // method. P wave: the largest deviation from the chord across the PR window, accepted when it
 // stands clear of the local noise, is smooth and has no rival deflection; P on/off by the
 // trapezium knee of each limb. A record-level test then drops all P waves when their timing
 // relative to the QRS is not stable (atrial fibrillation, flutter, paced rhythms) and single P
 // waves that break the record's PR. Cross-lead holds (one activation seen from twelve angles):
-// with >= 3 leads, a lead's QRS on/off is held within 20 ms and its T peak/end within 40 ms of
-// the median over leads; a T wave too small against the chord from QRS off + 40 ms is measured
+// with >= 3 leads, a lead's QRS on/off is held within 20 ms of the median over leads, a lead whose
+// T peak is > 40 ms from the median is delineated again with its peak inside median +- 40 ms, and
+// T peak/end are then held within 40 ms; a T wave too small against the chord from QRS off + 40 ms is measured
 // from the J point (short RR: no ST segment).
 #pragma once
 #include <cstddef>

@@ -7,7 +7,8 @@ Method (all windows in seconds, so any sampling rate works; definitions in docs/
 - QRS onset/offset per lead: the outermost strong slopes (``|dx/dt|`` >= 30 % of the beat's
   steepest slope in that lead; a 30 ms lull ends the complex), then the knee of each outer limb by
   the trapezium-area method (the sample maximising ``|x(xm) - x(i)| * |i - xr|`` between the
-  outermost strong slope ``xm`` and ``xr`` 100 ms outside it).
+  outermost strong slope ``xm`` and ``xr`` 80 ms before it (onset) or min(140 ms, RR/4) after it (offset)); a paced
+  beat's QRS starts 10 ms after its pacing stimulus (:func:`fgclep.signal.ecg_pacing_spikes`).
 - T peak: the largest deviation from the chord across the ST-T window (global QRS offset + 40 ms
   to R + min(0.62 RR, 600 ms)); T end: the trapezium-area method of Vazquez-Seisdedos et al.
   (BioMed Eng OnLine 2011) between the steepest descent after the peak and 100 ms later.
