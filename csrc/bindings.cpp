@@ -3,6 +3,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 
@@ -241,6 +242,10 @@ PYBIND11_MODULE(_core, m) {
             dl::combine_leads(f, fs);
             const auto c = conditioned(x, fs);
             dl::measure(c.data(), f.n_leads, x.shape(1), fs, f, si, o);
+            std::vector<std::int64_t> r(f.glob.begin() + static_cast<std::ptrdiff_t>(dl::R_PEAK) * f.n_beats,
+                                        f.glob.begin() + static_cast<std::ptrdiff_t>(dl::R_PEAK + 1) * f.n_beats);
+            r.erase(std::remove(r.begin(), r.end(), std::int64_t{-1}), r.end());
+            dl::set_paced_fraction(dl::detect_pacing_spikes(x.data(), f.n_leads, x.shape(1), fs, r), fs, o);
             return out;
         }, py::arg("signal"), py::arg("fs"), py::arg("fiducials"), py::arg("std_index"),
            "Measurements from given per-lead fiducials.");

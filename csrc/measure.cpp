@@ -31,8 +31,9 @@ idx secs(double s, double fs) { return static_cast<idx>(std::lround(s * fs)); }
 
 enum Rec {
     HEART_RATE, RR_MEAN, RR_STD, RR_IRREG, PR, P_DUR, QRS_DUR, QT, QTC_B, QTC_F, P_AXIS, QRS_AXIS,
-    T_AXIS, SOKOLOW, CORNELL, LOW_VOLT, P_FRACTION, N_BEATS
+    T_AXIS, SOKOLOW, CORNELL, LOW_VOLT, P_FRACTION, N_BEATS, PACED_FRACTION
 };
+static_assert(PACED_FRACTION == kPacedFraction && PACED_FRACTION + 1 == kRecordMeasures, "record measures");
 enum PerLead { P_AMP, Q_AMP, R_AMP, S_AMP, T_AMP, ST, Q_DUR, Q_DEPTH };
 enum Std { I_, II_, III_, AVR_, AVL_, AVF_, V1_, V2_, V3_, V4_, V5_, V6_ };
 
@@ -173,12 +174,24 @@ void measure(const double* x, int n_leads, idx n, double fs, const Fiducials& fi
     else if (limb_complete && prec_complete) out[LOW_VOLT] = 0.0;
 }
 
+void set_paced_fraction(const std::vector<std::int64_t>& spikes, double fs, double* out) {
+    if (fs < kPacingMinFs || spikes.empty()) {
+        out[kPacedFraction] = kNaN;
+        return;
+    }
+    std::size_t paced = 0;
+    for (std::int64_t s : spikes) paced += s >= 0 ? 1 : 0;
+    out[kPacedFraction] = static_cast<double>(paced) / static_cast<double>(spikes.size());
+}
+
 Fiducials analyze(const double* raw, int n_leads, idx n, double fs, const int* std_index, double* cond,
                   double* out) {
     for (int l = 0; l < n_leads; ++l) condition_lead(raw + static_cast<idx>(l) * n, n, fs, cond + static_cast<idx>(l) * n);
     const std::vector<std::int64_t> r = detect_r_peaks(cond, n_leads, n, fs);
-    Fiducials fid = delineate(cond, n_leads, n, fs, r, detect_pacing_spikes(raw, n_leads, n, fs, r));
+    const std::vector<std::int64_t> spikes = detect_pacing_spikes(raw, n_leads, n, fs, r);
+    Fiducials fid = delineate(cond, n_leads, n, fs, r, spikes);
     measure(cond, n_leads, n, fs, fid, std_index, out);
+    set_paced_fraction(spikes, fs, out);
     return fid;
 }
 

@@ -10,7 +10,8 @@
 namespace fgclep {
 namespace delin {
 
-constexpr int kRecordMeasures = 18;   // fgclep.leads.RECORD_MEASUREMENTS
+constexpr int kRecordMeasures = 19;   // fgclep.leads.RECORD_MEASUREMENTS
+constexpr int kPacedFraction = 18;    // its last entry, paced_fraction
 constexpr int kPerLeadMeasures = 8;   // fgclep.leads.PER_LEAD_MEASUREMENTS
 constexpr int kStdLeads = 12;         // fgclep.leads.LEADS_12
 constexpr int kMeasures = kRecordMeasures + kPerLeadMeasures * kStdLeads;
@@ -20,6 +21,10 @@ constexpr int kMeasures = kRecordMeasures + kPerLeadMeasures * kStdLeads;
 // LEADS_12[k] in x or -1 when the record lacks that lead.
 void measure(const double* x, int n_leads, std::ptrdiff_t n, double fs, const Fiducials& fid,
              const int* std_index, double* out);
+
+// out[kPacedFraction]: the share of beats with a pacing stimulus before them (pacing.hpp), from
+// one entry per beat (-1 = none); NaN below 250 Hz, where stimuli cannot be detected, or without beats.
+void set_paced_fraction(const std::vector<std::int64_t>& spikes, double fs, double* out);
 
 // Full pipeline for one raw record (non-finite samples allowed). cond (size n_leads * n) receives
 // the conditioned signal; returns the fiducials and writes the measurements to out.

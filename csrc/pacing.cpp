@@ -17,7 +17,6 @@ constexpr double kAfter = 0.050;      // s after R (R may be placed on the stimu
 constexpr double kQuietFrom = 0.030;  // quiet stretch: 30 ms ...
 constexpr double kQuietTo = 0.004;    // ... to 4 ms before the jump
 constexpr double kFirstJump = 0.006;  // s: the jumps of one (biphasic) stimulus
-constexpr double kMinFs = 250.0;      // below this a stimulus cannot be told from a QRS limb
 
 idx secs(double s, double fs) { return static_cast<idx>(std::lround(s * fs)); }
 
@@ -40,7 +39,7 @@ void summed_slope(const double* raw, int n_leads, idx n, idx a, idx b, std::vect
 std::vector<std::int64_t> detect_pacing_spikes(const double* raw, int n_leads, idx n, double fs,
                                                const std::vector<std::int64_t>& r_peaks) {
     std::vector<std::int64_t> spikes(r_peaks.size(), -1);
-    if (fs < kMinFs || n_leads < 1 || n < 8 || r_peaks.empty()) return spikes;
+    if (fs < kPacingMinFs || n_leads < 1 || n < 8 || r_peaks.empty()) return spikes;
     const idx h1 = std::max<idx>(1, secs(0.001, fs));       // one sample up to 1500 Hz
     const idx h8 = std::max<idx>(h1 + 1, secs(0.004, fs)); // 8 ms slope: +-4 ms
     std::vector<double> step, slope;

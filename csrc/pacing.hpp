@@ -18,6 +18,9 @@
 namespace fgclep {
 namespace delin {
 
+// Lowest sampling rate at which stimuli are sought (below it a stimulus is not told from a limb).
+constexpr double kPacingMinFs = 250.0;
+
 // Per beat, the sample index of the pacing stimulus preceding it, or -1. raw[l * n + i] are the
 // unconditioned leads (non-finite samples are ignored); r_peaks ascending.
 std::vector<std::int64_t> detect_pacing_spikes(const double* raw, int n_leads, std::ptrdiff_t n, double fs,

@@ -34,6 +34,7 @@ RECORD_MEASUREMENTS: tuple[str, ...] = (
     "low_voltage",       # 0/1: all limb-lead QRS peak-to-peak < 0.5 mV or all precordial < 1.0 mV
     "p_wave_fraction",   # share of beats with a detected P wave (0..1)
     "n_beats",           # number of detected beats
+    "paced_fraction",    # share of beats preceded by a pacing stimulus (0..1; NaN below 250 Hz)
 )
 
 # Per-lead measurements; column name is f"{prefix}_{lead}" with lead in LEADS_12_LOWER.

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from fgclep.data import synthetic
-from fgclep.signal import ecg_delineate, ecg_pacing_spikes
+from fgclep.signal import ecg_delineate, ecg_measure, ecg_pacing_spikes
 
 FS = 500
 PACED_LUDB = ("45", "95", "111")  # ludb.csv: "Unipolar/Bipolar ventricular pacing", clear stimuli
@@ -83,6 +83,17 @@ def test_low_rate_nan_and_degenerate_input():
         ecg_pacing_spikes(x, FS, backend="scipy")
 
 
+def test_paced_fraction_measurement():
+    x, stim, _ = _paced()
+    r, spikes = ecg_pacing_spikes(x, FS)
+    for backend in ("cpp", "numpy"):
+        m = ecg_measure(x, FS, backend=backend)
+        assert m["paced_fraction"] == pytest.approx(stim.size / r.size), backend
+        assert ecg_measure(x[:, ::5], 100, backend=backend)["paced_fraction"] != ecg_measure(x[:, ::5], 100, backend=backend)["paced_fraction"]  # NaN below 250 Hz
+    clean = synthetic.generate(1, seed=4).signals[0]
+    assert ecg_measure(clean, FS)["paced_fraction"] == 0.0
+
+
 @pytest.mark.realdata
 def test_ludb_paced_records_and_no_false_stimuli(shared_data):
     """Stimuli in the paced dev records; none at all in the unpaced ones (all of them checked)."""
@@ -95,6 +106,7 @@ def test_ludb_paced_records_and_no_false_stimuli(shared_data):
         r, spikes = ecg_pacing_spikes(x, rec.fs)
         if hea.stem in PACED_LUDB:
             assert (spikes >= 0).mean() >= 0.5, (hea.stem, spikes)
+            assert ecg_measure(x, rec.fs)["paced_fraction"] == (spikes >= 0).mean()
             r_n, s_n = ecg_pacing_spikes(x, rec.fs, backend="numpy")
             assert np.array_equal(s_n, spikes)
         elif hea.stem not in ("93",):  # 93: biventricular pacing, double stimuli, may or may not be found

@@ -96,8 +96,20 @@ def test_predicates_only_read_contract_columns():
     row.update(heart_rate=70.0, rr_mean=857.0, rr_std=20.0, p_wave_fraction=1.0, qrs_axis=30.0)
     for fid in FEATURE_IDS:
         feat = VOCABULARY[fid]
-        if feat.verifiable and fid not in ("qtc_prolonged", "qtc_normal", "lvh_cornell"):
+        if feat.verifiable and fid not in ("qtc_prolonged", "qtc_normal", "lvh_cornell", "pacing_spikes"):
             assert feat.evaluate(row) in (True, False), fid
+
+
+def test_pacing_spikes_is_confirmed_never_refuted():
+    """A filtered or < 250 Hz record hides stimuli, so finding none must not refute pacing."""
+    feat = VOCABULARY["pacing_spikes"]
+    assert feat.verifiable
+    assert feat.evaluate({"paced_fraction": 0.9}) is True
+    assert feat.evaluate({"paced_fraction": 0.3}) is True
+    assert feat.evaluate({"paced_fraction": 0.1}) is None
+    assert feat.evaluate({"paced_fraction": 0.0}) is None
+    assert feat.evaluate({"paced_fraction": float("nan")}) is None
+    assert feat.evaluate({"heart_rate": 60.0}) is None
 
 
 def test_st_elevation_territory_two_contiguous_leads():

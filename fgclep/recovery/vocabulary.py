@@ -331,12 +331,17 @@ def _build() -> dict[str, Feature]:
             names = "/".join(lead.upper().replace("AV", "aV") for lead in leads)
             feats.append(Feature(f"{kind}_{terr}", f"{phrase} in {terr} leads",
                                  f"{crit} in >= 2 of {names}", src, _territory(kind, terr)))
+    # A stimulus is found only on unfiltered data sampled at >= 250 Hz, so its absence refutes
+    # nothing: the feature is confirmed or unverifiable, never False.
+    feats.append(Feature("pacing_spikes", "pacemaker spikes",
+                         "paced_fraction >= 0.3 (a stimulus before >= 30 % of beats); never False",
+                         "pacing-stimulus detector, docs/measurements.md",
+                         lambda row: True if value(row, "paced_fraction") >= 0.3 else None))
     unverifiable = [
         ("delta_wave", "delta wave", "pre-excitation slurred upstroke (not measured)"),
         ("rsr_prime_v1", "rSR' pattern in V1", "terminal R' in V1 (not measured)"),
         ("broad_r_lateral", "broad notched R in lateral leads", "R morphology (not measured)"),
         ("wide_s_lateral", "wide S wave in I and V6", "S duration (not measured)"),
-        ("pacing_spikes", "pacemaker spikes", "pacing artefacts (not measured)"),
         ("fibrillatory_waves", "fibrillatory f waves", "f waves (not measured)"),
         ("flutter_waves", "flutter waves", "F waves (not measured)"),
         ("premature_beats", "premature beats", "beat-level prematurity (not measured)"),

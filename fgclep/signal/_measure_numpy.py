@@ -9,6 +9,7 @@ import numpy as np
 from scipy import signal as sps
 
 from fgclep.leads import FIDUCIALS, LEADS_12, PER_LEAD_MEASUREMENTS, RECORD_MEASUREMENTS
+from fgclep.signal._pacing_numpy import MIN_FS as PACING_MIN_FS
 
 _F = {name: i for i, name in enumerate(FIDUCIALS)}
 
@@ -63,9 +64,16 @@ def _median(values) -> float:
     return float(np.median(values)) if len(values) else float("nan")
 
 
-def measure(x: np.ndarray, fs: float, lead: np.ndarray, glob: np.ndarray, std_index) -> np.ndarray:
-    """Measurements (``measurement_columns()`` order) of conditioned leads ``x``."""
+def measure(x: np.ndarray, fs: float, lead: np.ndarray, glob: np.ndarray, std_index,
+            pacing=None) -> np.ndarray:
+    """Measurements (``measurement_columns()`` order) of conditioned leads ``x``.
+
+    ``pacing``: per beat the pacing stimulus sample or -1 (``_pacing_numpy.pacing_spikes`` on the
+    raw leads); ``paced_fraction`` is NaN without it, below 250 Hz or without beats.
+    """
     out = {name: float("nan") for name in RECORD_MEASUREMENTS}
+    if pacing is not None and len(pacing) and fs >= PACING_MIN_FS:
+        out["paced_fraction"] = float(np.mean(np.asarray(pacing) >= 0))
     per = {p: [float("nan")] * len(LEADS_12) for p in PER_LEAD_MEASUREMENTS}
     n = x.shape[1]
     ms = 1000.0 / fs

@@ -88,7 +88,12 @@ def measure_from_fiducials(signal, sampling_rate, fiducials, lead_names=None, ba
     if backend == "numpy":
         from fgclep.signal import _measure_numpy as twin
 
-        return _as_dict(twin.measure(twin.condition(x, fs), fs, fid, twin.combine_leads(fid, fs), index))
+        from fgclep.signal._pacing_numpy import pacing_spikes
+
+        glob = twin.combine_leads(fid, fs)
+        r = glob[FIDUCIALS.index("r_peak")]
+        pacing = pacing_spikes(x, fs, r[r >= 0])
+        return _as_dict(twin.measure(twin.condition(x, fs), fs, fid, glob, index, pacing))
     from fgclep import _core
 
     return _as_dict(np.asarray(_core.delin_measure_fiducials(x, fs, fid, index)))
@@ -189,5 +194,8 @@ def _measure_one(x: np.ndarray, fs: float, names, index, backend: str) -> np.nda
 
     x = np.ascontiguousarray(x, dtype=np.float64)
     d = ecg_delineate(x, fs, lead_names=names, backend="neurokit2" if backend == "neurokit2" else "cpp")
+    from fgclep.signal._pacing_numpy import pacing_spikes
+
     glob = np.stack([d.global_fiducials[k] for k in FIDUCIALS])
-    return twin.measure(twin.condition(x, fs), fs, d.to_array(), glob, index)
+    pacing = pacing_spikes(x, fs, d.r_peaks)
+    return twin.measure(twin.condition(x, fs), fs, d.to_array(), glob, index, pacing)
