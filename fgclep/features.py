@@ -42,6 +42,7 @@ class ExtractResult:
 class _Source:
     name: str                       # the ``record`` column
     load: Callable[[], tuple]       # -> (signal, sampling_rate, lead_names)
+    low_passed: bool = False        # a cleaned cache: pacing stimuli were filtered out
 
 
 def _wfdb_loader(path: Path) -> Callable[[], tuple]:
@@ -69,7 +70,7 @@ def iter_sources(inputs: Sequence[str | os.PathLike]) -> Iterator[_Source]:
 
             ds = open_cache(path)
             for i, rid in enumerate(ds.index["id"].tolist()):
-                yield _Source(str(rid), _cache_loader(ds, i))
+                yield _Source(str(rid), _cache_loader(ds, i), low_passed=True)
         elif path.is_dir():
             headers = sorted(path.rglob("*.hea"))
             if not headers:
@@ -93,6 +94,8 @@ def _process(src: _Source, want_fiducials: bool):
         if not np.isfinite(signal).any():
             raise ValueError("signal has no finite samples")
         d, values = analyze_record(signal, fs, names)
+        if src.low_passed:  # a cache's 40 Hz cleaning removed any stimulus: not measurable there
+            values["paced_fraction"] = float("nan")
     except Exception as exc:  # noqa: BLE001 - a batch job records the reason and goes on
         return src.name, None, None, f"{type(exc).__name__}: {exc}"
     return src.name, values, d.to_rows(src.name) if want_fiducials else None, None

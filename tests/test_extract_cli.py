@@ -96,5 +96,7 @@ def test_preprocessed_cache_input(tmp_path):
     df = pd.read_csv(out)
     assert df["record"].str.startswith("synthetic-").all()
     assert df["heart_rate"].between(30, 200).all() and (df["n_beats"] >= 4).all()
+    # A cache is cleaned with a 40 Hz low-pass, which removes pacing stimuli: not measurable.
+    assert df["paced_fraction"].isna().all()
     fid = pd.read_csv(tmp_path / "fid.csv")
     assert set(fid["lead"]) == {*LEADS_12_LOWER, "global"}
