@@ -226,6 +226,26 @@ void delineate_t(const Lead& L, idx n, double fs, const Beat& bt, std::int64_t q
     out[T_OFF] = te;
 }
 
+// Spatial T peak of one beat: the largest sum over leads of |deviation of the 40 ms moving average
+// from the lead's chord across the T window| (each lead's baseline removed by its own chord), or -1.
+// The leads with the largest T waves dominate it, so a small deflection (an f wave, a U wave,
+// noise) that one low-amplitude lead takes for its T peak does not move it.
+idx spatial_t_peak(const std::vector<Lead>& leads, idx n, double fs, const Beat& bt, std::int64_t qrs_off) {
+    if (qrs_off < 0) return -1;
+    const idx lo = qrs_off + secs(0.040, fs);
+    const idx hi = std::min<idx>(n - 1, bt.r + std::min(secs(0.60, fs), static_cast<idx>(0.62 * bt.rr_next)));
+    const idx edge = std::max<idx>(1, secs(0.010, fs));
+    if (hi - lo < secs(0.060, fs) || hi - lo < 3 * edge) return -1;
+    idx pk = -1;
+    double best = 0.0;
+    for (idx i = lo + edge; i <= hi - edge; ++i) {
+        double e = 0.0;
+        for (const Lead& L : leads) e += std::fabs(chord_dev(L.st, lo, hi, i));
+        if (e > best) { best = e; pk = i; }
+    }
+    return pk;
+}
+
 void delineate_p(const Lead& L, double fs, const Beat& bt, std::int64_t prev_t_off, std::int64_t qrs_on,
                  std::int64_t out[N_FID]) {
     const idx we = qrs_on - std::max<idx>(1, secs(0.010, fs));
@@ -407,9 +427,10 @@ Fiducials delineate(const double* x, int n_leads, idx n, double fs, const std::v
         for (int b = 0; b < nb; ++b) run_t(l, b, -1, -1);
     // Repolarisation too is one process seen from twelve angles: the leads' T peaks are normally
     // within ~40 ms of each other. A lead whose T peak lies further than kTLeadSpread from the
-    // leads' median took another deflection for the T wave (a U wave, an overshoot after a
-    // negative T, a P wave); its T wave is sought again with the peak restricted to median +-
-    // kTLeadSpread, and its T end follows from that peak.
+    // beat's spatial T peak (spatial_t_peak; the leads' median when there is none) took another
+    // deflection for the T wave (a U wave, an overshoot after a negative T, a P or f wave); its T
+    // wave is sought again with the peak restricted to spatial peak +- kTLeadSpread, and its T end
+    // follows from that peak.
     {
         const idx spread = std::max<idx>(1, secs(kTLeadSpread, fs));
         std::vector<std::int64_t> v;
@@ -418,10 +439,12 @@ Fiducials delineate(const double* x, int n_leads, idx n, double fs, const std::v
             for (int l = 0; l < n_leads; ++l) if (fid.at(T_PEAK, l, b) >= 0) v.push_back(fid.at(T_PEAK, l, b));
             if (v.size() < 3) continue;
             std::nth_element(v.begin(), v.begin() + static_cast<idx>((v.size() - 1) / 2), v.end());
-            const idx med = static_cast<idx>(v[(v.size() - 1) / 2]);
+            const std::int64_t g_off = fid.glob[static_cast<std::size_t>(QRS_OFF) * nb + b];
+            const idx g = spatial_t_peak(leads, n, fs, beats[b], g_off);
+            const idx ref = g >= 0 ? g : static_cast<idx>(v[(v.size() - 1) / 2]);
             for (int l = 0; l < n_leads; ++l) {
                 const std::int64_t tp = fid.at(T_PEAK, l, b);
-                if (tp >= 0 && std::llabs(tp - med) > spread) run_t(l, b, med - spread, med + spread);
+                if (tp >= 0 && std::llabs(tp - ref) > spread) run_t(l, b, ref - spread, ref + spread);
             }
         }
     }
