@@ -38,6 +38,8 @@ constexpr double kPFrac = 0.30;            // P extent for the tests: deviation 
 constexpr double kPKneeSpan = 0.080;      // P on/off knee: xr lies 80 ms outside the steepest P slope
 constexpr double kTSteepSpan = 0.100;     // T end: steepest descent within 100 ms after the T peak
 constexpr double kTEndSpan = 0.100;       // T end: xr lies 100 ms after that steepest descent
+constexpr double kTSlopeFrac = 0.15;      // T end: slope-threshold estimate where the descent slows to 15 % of its steepest
+constexpr double kTSlopeSearch = 0.200;   // ... sought within 200 ms after the steepest descent
 constexpr double kPMinRise = 0.010;       // s, P amplitude / steepest P slope
 constexpr double kPMinAmp = 0.01;          // mV, smallest P wave reported
 constexpr double kTMinAmp = 0.01;          // mV, smallest T wave reported
@@ -221,6 +223,14 @@ void delineate_t(const Lead& L, idx n, double fs, const Beat& bt, std::int64_t q
     for (idx i = xm; i <= xr; ++i) {
         const double a = sgn * 0.5 * (L.sp[xm] - L.sp[i]) * static_cast<double>(2 * xr - i - xm);
         if (a > area) { area = a; te = i; }
+    }
+    // Second estimate (slope threshold, as in Laguna et al. 1994): the first sample after xm where
+    // the descent has slowed to kTSlopeFrac of its steepest slope. It follows the T wave's own tail
+    // (a slow tail ends later, a short steep one earlier) where the trapezium knee sits at a nearly
+    // fixed distance from xm; the T end is the mean of the two estimates.
+    const double steep = -sgn * tslope(xm);
+    for (idx i = xm + 1; i <= std::min(bound, xm + secs(kTSlopeSearch, fs)); ++i) {
+        if (-sgn * tslope(i) < kTSlopeFrac * steep) { te = (te + i) / 2; break; }
     }
     out[T_PEAK] = pk;
     out[T_OFF] = te;
