@@ -44,7 +44,8 @@ AMPLITUDE_PREFIXES = ("axis_", "low_voltage", "lvh_", "r_", "p_tall", "q_", "st_
 REPORTED = ("sinus_rhythm", "sinus_bradycardia", "sinus_tachycardia", "sinus_arrhythmia",
             "atrial_fibrillation", "atrial_flutter", "av_block_1", "lbbb", "rbbb", "irbbb",
             "ilbbb", "ivcd", "lafb", "left_axis_deviation", "right_axis_deviation",
-            "normal_axis", "lvh", "lv_strain", "rvh", "lae", "rae", "early_repolarization")
+            "normal_axis", "lvh", "lv_strain", "rvh", "lae", "rae", "early_repolarization",
+            "paced", "ventricular_paced")
 
 
 def load_records(data: Path):
