@@ -47,6 +47,8 @@ constexpr double kNoiseFactor = 3.0;       // a P/T wave must exceed 3x the lead
 constexpr double kPaceBlank = 0.010;       // a pacing stimulus smeared by the 40 Hz low-pass spans +-10 ms
 
 idx secs(double s, double fs) { return static_cast<idx>(std::lround(s * fs)); }
+// A fraction of a sample count (an RR interval), truncated to whole samples.
+idx part(double fraction, idx samples) { return static_cast<idx>(fraction * static_cast<double>(samples)); }
 
 void moving_average(const double* x, idx n, idx w, std::vector<double>& out) {
     out.assign(static_cast<std::size_t>(n), 0.0);
@@ -107,16 +109,16 @@ struct Beat {
 };
 
 double delineate_qrs(const Lead& L, idx n, double fs, const Beat& bt, std::int64_t out[N_FID]) {
-    idx lo = std::max<idx>(1, bt.r - std::min(secs(kQrsBefore, fs), static_cast<idx>(0.45 * bt.rr_prev)));
+    idx lo = std::max<idx>(1, bt.r - std::min(secs(kQrsBefore, fs), part(0.45, bt.rr_prev)));
     if (bt.pace >= 0) lo = std::max(lo, bt.pace + secs(kPaceBlank, fs));
-    const idx hi = std::min<idx>(n - 2, bt.r + std::min(secs(kQrsAfter, fs), static_cast<idx>(0.5 * bt.rr_next)));
+    const idx hi = std::min<idx>(n - 2, bt.r + std::min(secs(kQrsAfter, fs), part(0.5, bt.rr_next)));
     if (hi - lo < 4) return 0.0;
     const idx c_lo = std::max(lo, bt.r - secs(kCoreHalf, fs)), c_hi = std::min(hi, bt.r + secs(kCoreHalf, fs));
     idx m = c_lo;
     for (idx i = c_lo; i <= c_hi; ++i) if (std::fabs(L.d[i]) > std::fabs(L.d[m])) m = i;
     const double smax = std::fabs(L.d[m]);
     // Flat or noise-only lead: the steepest slope must beat the noise slope by a wide margin.
-    if (!(smax > 1e-9) || smax < 5.0 * L.noise * fs / std::max<idx>(1, secs(0.010, fs))) return 0.0;
+    if (!(smax > 1e-9) || smax < 5.0 * L.noise * fs / static_cast<double>(std::max<idx>(1, secs(0.010, fs)))) return 0.0;
     const double strong = kStrong * smax;
     const idx gap = std::max<idx>(2, secs(kGap, fs));
     idx first = m, last = m;
@@ -189,7 +191,7 @@ double delineate_qrs(const Lead& L, idx n, double fs, const Beat& bt, std::int64
 void delineate_t(const Lead& L, idx n, double fs, const Beat& bt, std::int64_t qrs_off, std::int64_t out[N_FID],
                  idx peak_lo = -1, idx peak_hi = -1) {
     const idx lo = qrs_off + secs(0.040, fs);
-    const idx hi = std::min<idx>(n - 1, bt.r + std::min(secs(0.60, fs), static_cast<idx>(0.62 * bt.rr_next)));
+    const idx hi = std::min<idx>(n - 1, bt.r + std::min(secs(0.60, fs), part(0.62, bt.rr_next)));
     const idx edge = std::max<idx>(1, secs(0.010, fs));
     if (hi - lo < secs(0.060, fs) || hi - lo < 3 * edge) return;
     const idx s_lo = peak_lo >= 0 ? std::max(lo + edge, peak_lo) : lo + edge;
@@ -209,7 +211,7 @@ void delineate_t(const Lead& L, idx n, double fs, const Beat& bt, std::int64_t q
     if (std::fabs(best) < t_min) return;
     const double sgn = best > 0.0 ? 1.0 : -1.0;
     // Trapezium method: xm = steepest descent after the peak, xr = a point beyond the T end.
-    const idx bound = std::min<idx>(n - 1, bt.r + std::min(secs(0.75, fs), static_cast<idx>(0.85 * bt.rr_next)));
+    const idx bound = std::min<idx>(n - 1, bt.r + std::min(secs(0.75, fs), part(0.85, bt.rr_next)));
     if (bound - pk < 3) return;
     // The T wave is slow: its steepest descent is taken on the 20 ms moving average (the signal the
     // area below is computed on), so residual noise does not move xm (and the T end) beat to beat.
@@ -243,7 +245,7 @@ void delineate_t(const Lead& L, idx n, double fs, const Beat& bt, std::int64_t q
 idx spatial_t_peak(const std::vector<Lead>& leads, idx n, double fs, const Beat& bt, std::int64_t qrs_off) {
     if (qrs_off < 0) return -1;
     const idx lo = qrs_off + secs(0.040, fs);
-    const idx hi = std::min<idx>(n - 1, bt.r + std::min(secs(0.60, fs), static_cast<idx>(0.62 * bt.rr_next)));
+    const idx hi = std::min<idx>(n - 1, bt.r + std::min(secs(0.60, fs), part(0.62, bt.rr_next)));
     const idx edge = std::max<idx>(1, secs(0.010, fs));
     if (hi - lo < secs(0.060, fs) || hi - lo < 3 * edge) return -1;
     idx pk = -1;
@@ -260,7 +262,7 @@ void delineate_p(const Lead& L, double fs, const Beat& bt, std::int64_t prev_t_o
                  std::int64_t out[N_FID]) {
     const idx we = qrs_on - std::max<idx>(1, secs(0.010, fs));
     idx ws = std::max<idx>(0, we - secs(kPrMax, fs));
-    ws = std::max(ws, bt.r - bt.rr_prev + static_cast<idx>(0.55 * bt.rr_prev));
+    ws = std::max(ws, bt.r - bt.rr_prev + part(0.55, bt.rr_prev));
     if (prev_t_off >= 0) ws = std::max<idx>(ws, prev_t_off + secs(0.010, fs));
     const idx edge = std::max<idx>(1, secs(0.010, fs));
     if (we - ws < secs(0.060, fs) || we - ws < 4 * edge) return;
