@@ -50,6 +50,26 @@ def test_definitions_against_generator_truth():
         assert abs((m["qrs_axis"] - p["qrs_axis"] + 180) % 360 - 180) <= 15.0
 
 
+@pytest.mark.parametrize("backend", ["cpp", "numpy"])
+def test_global_qrs_limits_need_three_agreeing_leads(backend):
+    """Global QRS on/off = earliest/latest value on which 3 leads agree within 10 ms: one or two
+    early/late leads (the limb leads echo two measured signals) do not set the limits."""
+    corpus = synthetic.generate(1, seed=3)
+    x = corpus.signals[0]
+    fid = np.stack([np.asarray(corpus.fiducials[0][k], dtype=np.int64) for k in FIDUCIALS])
+    on, off = FIDUCIALS.index("qrs_on"), FIDUCIALS.index("qrs_off")
+    r = np.median(fid[FIDUCIALS.index("r_peak")], axis=0).astype(np.int64)
+    # per lead, in samples relative to R (500 Hz, so 10 ms = 5 samples)
+    rel_on = np.array([-50, -45, -30, -29, -28, -27, -26, -26, -25, -25, -24, -24])
+    rel_off = np.array([20, 21, 22, 22, 23, 24, 24, 25, 25, 26, 40, 45])
+    fid[on] = r[None, :] + rel_on[:, None]
+    fid[off] = r[None, :] + rel_off[:, None]
+    m = measure_from_fiducials(x, FS, fid, backend=backend)
+    # onsets: -50, -45 lack a third lead within 5 samples; -30, -29, -28 agree -> -30.
+    # offsets: 45, 40 likewise; 26, 25, 25 agree -> 26.  (26 - (-30)) samples = 112 ms.
+    assert m["qrs_duration"] == pytest.approx(112.0)
+
+
 def test_abnormalities_show_in_measurements():
     def one(ab, seed=0):
         c = synthetic.generate(3, seed=seed, abnormalities=[ab] if ab else [])
