@@ -222,12 +222,16 @@ def test_ludb_accuracy_floor(shared_data):
     assert errors == 0
     sens = {k: v[0] for k, v in summary.items()}
     sd = {k: v[3] for k, v in summary.items()}
-    # Measured on these 25 records: sensitivity QRS 100/100, T 99.6/98.0, P 79.0 %; P PPV 92.7 %;
-    # SD QRS on 14.1, QRS off 17.1, T off 28.1, P on 15.0 ms; PR bias +3.1 +- 6.2 ms.
+    # Measured on these 25 records at 23ca3c1: sensitivity QRS 100/100, T 100/100, P 81.3 %; P PPV
+    # 91.3 %; SD QRS on 10.8, QRS off 14.9, T off 22.4, P on 15.0 ms; PR +3.4 +- 6.4, QRS duration
+    # -4.7 +- 11.7, QT -1.4 +- 11.4 ms.
     assert sens["qrs_on"] >= 99.0 and sens["qrs_off"] >= 99.0
-    assert sens["t_peak"] >= 97.0 and sens["t_off"] >= 96.0 and sens["p_peak"] >= 75.0
+    assert sens["t_peak"] >= 98.5 and sens["t_off"] >= 98.5 and sens["p_peak"] >= 78.0
     assert summary["p_peak"][1] >= 90.0  # P-wave PPV
-    assert sd["qrs_on"] <= 16.0 and sd["qrs_off"] <= 19.0 and sd["t_off"] <= 30.0 and sd["p_on"] <= 17.0
+    assert sd["qrs_on"] <= 12.5 and sd["qrs_off"] <= 16.5 and sd["t_off"] <= 25.0 and sd["p_on"] <= 17.0
     pr = np.asarray(diffs["pr_interval"])
     assert abs(pr.mean()) <= 6.0 and pr.std() <= 8.0
+    qrs, qt = np.asarray(diffs["qrs_duration"]), np.asarray(diffs["qt_interval"])
+    assert abs(qrs.mean()) <= 7.0 and qrs.std() <= 13.5
+    assert abs(qt.mean()) <= 7.0 and qt.std() <= 14.0
     assert abs(np.mean(diffs["heart_rate"])) <= 1.0

@@ -171,3 +171,26 @@ def test_neurokit2_backend_runs():
     m = ecg_measure(x, FS, backend="neurokit2")
     assert list(m) == measurement_columns()
     assert 40 < m["heart_rate"] < 120
+
+
+@pytest.mark.realdata
+def test_ptbxl_normal_ecgs_keep_a_clinical_qrs_scale(shared_data):
+    """On PTB-XL's NORM records at 500 Hz the global QRS duration stays near clinical scale
+    (measured at 23ca3c1: median 110 ms, single-lead median 90 ms, 6 of 28 at >= 120 ms)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_ptbxl_intervals.py"
+    spec = importlib.util.spec_from_file_location("bench_ptbxl_intervals", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    data = shared_data / "ptbxl"
+    if not (data / "ptbxl_database.csv").is_file():
+        pytest.skip("no PTB-XL excerpt in the shared data")
+    rows = [m for _, fs, normal, m in bench.measure_all(data, bench.load_labels(data)) if fs == 500 and normal]
+    assert len(rows) >= 20
+    qrs = np.array([m["qrs_duration"] for m in rows])
+    single = np.array([m["single_lead_qrs"] for m in rows])
+    assert np.isfinite(qrs).all()
+    assert np.median(qrs) <= 115.0 and np.median(single) <= 97.0
+    assert np.mean(qrs >= 120.0) <= 0.3
