@@ -16,7 +16,7 @@ Uses the matching of ``bench_ludb.py`` (per lead, nearest detection of the same 
 
 Usage::
 
-    .venv/bin/python benchmarks/ludb_error_analysis.py [--data ../shared/data/ludb]
+    .venv/bin/python benchmarks/delineation_error_analysis.py [--data ../shared/data/ludb]
 """
 from __future__ import annotations
 
