@@ -33,10 +33,9 @@ constexpr double kTurn = 0.006;          // near-zero slope bridged at a turning
 constexpr double kLeadSpread = 0.020;    // a lead's QRS on/off lies within 20 ms of the leads' median
 constexpr double kTLeadSpread = 0.040;   // a lead's T peak/end lies within 40 ms of the leads' median
 constexpr double kWeakLead = 0.20;       // QRS slope share below which a lead does not vote
-constexpr std::size_t kQrsVotes = 3;     // global QRS on/off: the earliest/latest value on which 3 leads agree
-constexpr double kQrsAgree = 0.010;      // ... i.e. lie within 10 ms of each other
-constexpr std::size_t kPtVotes = 2;      // global P on/off and T end: 2 leads ...
-constexpr double kPtAgree = 0.020;       // ... within 20 ms
+constexpr std::size_t kVotes = 3;        // global onsets/offsets: the earliest/latest value on which 3 leads agree,
+constexpr double kQrsAgree = 0.010;      // ... i.e. lie within 10 ms of each other (QRS)
+constexpr double kPtAgree = 0.020;       // ... or 20 ms (P, T)
 constexpr double kPrMax = 0.40;            // P peak search starts at most 400 ms before QRS onset
 constexpr double kPFrac = 0.30;            // P extent for the tests: deviation >= 30 % of P amplitude
 constexpr double kPKneeSpan = 0.080;      // P on/off knee: xr lies 80 ms outside the steepest P slope
@@ -502,8 +501,7 @@ void combine_leads(Fiducials& fid, double fs) {
     for (int f = 0; f < N_FID; ++f) {
         const bool onset = f == P_ON || f == QRS_ON;
         const bool offset = f == P_OFF || f == QRS_OFF || f == T_OFF;
-        const bool qrs = f == QRS_ON || f == QRS_OFF;
-        const std::int64_t tol = qrs ? tol_qrs : tol_pt;
+        const std::int64_t tol = (f == QRS_ON || f == QRS_OFF) ? tol_qrs : tol_pt;
         for (int b = 0; b < nb; ++b) {
             std::int64_t& g = fid.glob[static_cast<std::size_t>(f) * nb + b];
             if (f == R_PEAK && g >= 0) continue;
@@ -514,8 +512,8 @@ void combine_leads(Fiducials& fid, double fs) {
             const std::size_t k = v.size();
             g = v[(k - 1) / 2];  // median: peaks, and onsets/offsets on which too few leads agree
             if (k == 1) continue;
-            // votes leads agree when they lie within tol of each other (fewer leads: all of them)
-            const std::size_t span = std::min<std::size_t>(k, qrs ? kQrsVotes : kPtVotes) - 1;
+            // kVotes leads agree when they lie within tol of each other (fewer leads: all of them)
+            const std::size_t span = std::min<std::size_t>(k, kVotes) - 1;
             if (onset) {
                 for (std::size_t i = 0; i + span < k; ++i) if (v[i + span] - v[i] <= tol) { g = v[i]; break; }
             } else if (offset) {

@@ -49,9 +49,10 @@ Fiducials delineate(const double* x, int n_leads, std::ptrdiff_t n, double fs,
                     const std::vector<std::int64_t>& r_peaks,
                     const std::vector<std::int64_t>& pacing = {});
 
-// Global per-beat fiducials from per-lead ones: onsets = earliest value on which 3 leads (QRS,
-// within 10 ms) or 2 leads (P/T, within 20 ms) agree, offsets = latest such value, peaks = median
-// of the leads; a single lead's value is used as is; glob[R_PEAK] is kept when already set (>= 0).
+// Global per-beat fiducials from per-lead ones: onsets = earliest value on which 3 leads agree
+// within a tolerance (10 ms QRS, 20 ms P/T; with 2 leads, both), offsets = latest such value,
+// peaks = median of the leads; a single lead's value is used as is; glob[R_PEAK] is kept when
+// already set (>= 0).
 void combine_leads(Fiducials& fid, double fs);
 
 }  // namespace delin

@@ -51,23 +51,29 @@ def test_definitions_against_generator_truth():
 
 
 @pytest.mark.parametrize("backend", ["cpp", "numpy"])
-def test_global_qrs_limits_need_three_agreeing_leads(backend):
-    """Global QRS on/off = earliest/latest value on which 3 leads agree within 10 ms: one or two
-    early/late leads (the limb leads echo two measured signals) do not set the limits."""
+def test_global_limits_need_three_agreeing_leads(backend):
+    """Global onsets/offsets = earliest/latest value on which 3 leads agree (QRS within 10 ms, T
+    within 20 ms): one or two early/late leads (the limb leads echo two measured signals) do not
+    set the limits."""
     corpus = synthetic.generate(1, seed=3)
     x = corpus.signals[0]
     fid = np.stack([np.asarray(corpus.fiducials[0][k], dtype=np.int64) for k in FIDUCIALS])
-    on, off = FIDUCIALS.index("qrs_on"), FIDUCIALS.index("qrs_off")
     r = np.median(fid[FIDUCIALS.index("r_peak")], axis=0).astype(np.int64)
-    # per lead, in samples relative to R (500 Hz, so 10 ms = 5 samples)
-    rel_on = np.array([-50, -45, -30, -29, -28, -27, -26, -26, -25, -25, -24, -24])
-    rel_off = np.array([20, 21, 22, 22, 23, 24, 24, 25, 25, 26, 40, 45])
-    fid[on] = r[None, :] + rel_on[:, None]
-    fid[off] = r[None, :] + rel_off[:, None]
+    inside = (r - 60 >= 0) & (r + 260 < x.shape[1])
+    fid, r = fid[:, :, inside], r[inside]
+    # per lead, in samples relative to R (500 Hz: 10 ms = 5 samples, 20 ms = 10)
+    rel = {"qrs_on": [-50, -45, -30, -29, -28, -27, -26, -26, -25, -25, -24, -24],
+           "qrs_off": [20, 21, 22, 22, 23, 24, 24, 25, 25, 26, 40, 45],
+           "t_off": [200, 202, 204, 205, 206, 207, 208, 210, 212, 230, 240, 248]}
+    for name, values in rel.items():
+        fid[FIDUCIALS.index(name)] = r[None, :] + np.asarray(values)[:, None]
     m = measure_from_fiducials(x, FS, fid, backend=backend)
-    # onsets: -50, -45 lack a third lead within 5 samples; -30, -29, -28 agree -> -30.
-    # offsets: 45, 40 likewise; 26, 25, 25 agree -> 26.  (26 - (-30)) samples = 112 ms.
+    # QRS onsets: -50, -45 lack a third lead within 5 samples; -30, -29, -28 agree -> -30.
+    # QRS offsets: 45, 40 likewise; 26, 25, 25 agree -> 26.  (26 - (-30)) samples = 112 ms.
     assert m["qrs_duration"] == pytest.approx(112.0)
+    # T ends: 248 and 240 agree pairwise (2 leads would end there), but no third lead is within
+    # 10 samples of 248, 240 or 230; 212, 210, 208 agree -> 212.  (212 - (-30)) samples = 484 ms.
+    assert m["qt_interval"] == pytest.approx(484.0)
 
 
 def test_abnormalities_show_in_measurements():

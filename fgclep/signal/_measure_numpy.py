@@ -12,8 +12,8 @@ from fgclep.leads import FIDUCIALS, LEADS_12, PER_LEAD_MEASUREMENTS, RECORD_MEAS
 from fgclep.signal._pacing_numpy import MIN_FS as PACING_MIN_FS
 
 _F = {name: i for i, name in enumerate(FIDUCIALS)}
-QRS_VOTES, QRS_AGREE = 3, 0.010  # global QRS on/off: earliest/latest value on which 3 leads agree within 10 ms
-PT_VOTES, PT_AGREE = 2, 0.020    # global P on/off, T end: 2 leads within 20 ms
+VOTES = 3                          # global onsets/offsets: earliest/latest value on which 3 leads agree,
+QRS_AGREE, PT_AGREE = 0.010, 0.020  # i.e. lie within 10 ms (QRS) or 20 ms (P, T) of each other
 
 
 def condition(x: np.ndarray, fs: float) -> np.ndarray:
@@ -43,8 +43,7 @@ def combine_leads(lead: np.ndarray, fs: float, r_peaks=None) -> np.ndarray:
     n_beats = lead.shape[2]
     glob = np.full((len(FIDUCIALS), n_beats), -1, dtype=np.int64)
     for name, f in _F.items():
-        qrs = name in ("qrs_on", "qrs_off")
-        tol = tol_qrs if qrs else tol_pt
+        tol = tol_qrs if name in ("qrs_on", "qrs_off") else tol_pt
         for b in range(n_beats):
             if name == "r_peak" and r_peaks is not None:
                 glob[f, b] = r_peaks[b]
@@ -55,8 +54,8 @@ def combine_leads(lead: np.ndarray, fs: float, r_peaks=None) -> np.ndarray:
             glob[f, b] = v[(v.size - 1) // 2]
             if v.size == 1:
                 continue
-            # `votes` leads agree when they lie within tol of each other (fewer leads: all of them)
-            span = min(v.size, QRS_VOTES if qrs else PT_VOTES) - 1
+            # VOTES leads agree when they lie within tol of each other (fewer leads: all of them)
+            span = min(v.size, VOTES) - 1
             close = np.flatnonzero(v[span:] - v[:-span] <= tol)
             if close.size and name in ("p_on", "qrs_on"):
                 glob[f, b] = v[close[0]]

@@ -20,9 +20,9 @@ Method (all windows in seconds, so any sampling rate works; definitions in docs/
   unstable (fewer than half the beats, 70 % when RR is irregular, within 25 ms of the median), so
   atrial fibrillation, flutter and paced rhythms report ``-1`` instead of invented P waves, and
   removes single P waves more than 40 ms off the record's PR.
-- Global fiducials per beat: onsets = earliest value on which 3 leads (QRS, within 10 ms) or 2
-  leads (P/T, within 20 ms) agree, offsets = latest such value, peaks = median over leads; the
-  global R peak is the detector's.
+- Global fiducials per beat: onsets = earliest value on which 3 leads agree (within 10 ms for
+  QRS, 20 ms for P/T), offsets = latest such value, peaks = median over leads; the global R peak
+  is the detector's.
 """
 from __future__ import annotations
 
