@@ -23,7 +23,7 @@ from fgclep.leads import FIDUCIALS
 
 KINDS = ("p_on", "p_peak", "p_off", "qrs_on", "qrs_off", "t_peak", "t_off")
 LEADS = ("i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6")
-INTERVALS = ("heart_rate", "pr_interval", "qrs_duration", "qt_interval")
+INTERVALS = ("heart_rate", "pr_interval", "p_duration", "qrs_duration", "qt_interval")
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ludb"
 
 
