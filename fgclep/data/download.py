@@ -100,6 +100,7 @@ def _fetch(url: str, dest: Path, timeout: float) -> int:
     try:
         response = _open(url, start, timeout)
     except urllib.error.HTTPError as exc:
+        exc.close()  # the error holds the open response; its code and reason stay readable
         if exc.code == 416 and start:  # partial file already complete (or larger): restart
             part.unlink()
             return _fetch(url, dest, timeout)

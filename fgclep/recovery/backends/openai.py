@@ -134,7 +134,10 @@ class OpenAIBackend(Backend):
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                 return resp.status, dict(resp.headers), resp.read()
         except urllib.error.HTTPError as err:
-            return err.code, dict(err.headers or {}), err.read() if err.fp else b""
+            try:  # the error holds the open response: read it, then close its socket
+                return err.code, dict(err.headers or {}), err.read() if err.fp else b""
+            finally:
+                err.close()
 
     def _wait(self, attempt: int, headers: dict) -> None:
         delay = min(self.max_backoff, self.backoff * (2 ** attempt))
