@@ -22,7 +22,6 @@ SHAPES = [(1, 1), (7, 13), (65, 33), (130, 40)]
 TARGETS = ["identity", "fgclep", "threshold", "matrix"]
 DTYPES = ["float32", "bfloat16", "float16", "float64"]
 TOL = {"float32": 1e-5, "float64": 1e-5, "bfloat16": 1e-2, "float16": 4e-3}
-THRESHOLD = 0.3
 
 
 def _cases():
@@ -38,77 +37,38 @@ def _name(case):
 
 def _worker() -> dict:  # pragma: no cover - runs in the subprocess
     import torch
-    import torch.nn.functional as F
 
     from fgclep.losses import soft_sigmoid_loss
     from fgclep.losses.soft_sigmoid import build_problem, run_backend
+    from loss_reference import compare, loss_and_grads, make_inputs, relative_errors
 
-    def reference(x, y, t, b, s):
-        z = t * (x @ y.T) + (0.0 if b is None else b)
-        return (torch.logaddexp(z, torch.zeros_like(z)) - s * z).mean()
-
-    def data(n, m, target, dtype, d=24, k=40, seed=0):
-        g = torch.Generator().manual_seed(seed + 7 * n + m)
-        x, y = (F.normalize(torch.randn(r, d, generator=g, dtype=torch.float64), dim=1).to(dtype)
-                for r in (n, m))
-        rr, rc = (F.normalize(torch.randn(r, k, generator=g, dtype=torch.float64), dim=1).to(dtype)
-                  for r in (n, m))
-        kw = {"target": target}
-        if target == "identity":
-            s = (torch.arange(n)[:, None] == torch.arange(m)[None, :]).double()
-        elif target == "fgclep":
-            kw["target_emb"], s = (rr, rc), (1 + rr.double() @ rc.double().T) / 2
-        elif target == "threshold":
-            kw["target_emb"], kw["threshold"] = (rr, rc), THRESHOLD
-            s = (rr.double() @ rc.double().T >= THRESHOLD).double()
-        else:
-            kw["target"] = torch.rand(n, m, generator=g, dtype=torch.float64).to(dtype)
-            s = kw["target"].double()
-        return x, y, s, kw
-
-    def run(fn, x, y, t, b):
-        leaves = [x.clone().requires_grad_(), y.clone().requires_grad_(),
-                  t.clone().requires_grad_()] + ([] if b is None else [b.clone().requires_grad_()])
-        loss = fn(*leaves[:3], leaves[3] if b is not None else None)
-        return [loss.detach().double()] + [v.double() for v in torch.autograd.grad(loss, leaves)]
-
-    def rel_err(got, want):
-        return [float((a - e).abs().max() / max(float(e.abs().max()), 1e-6))
-                for a, e in zip(got, want)]
+    def triton(a, c, u, v, **kw):
+        return soft_sigmoid_loss(a, c, u, v, backend="triton", **kw)
 
     out = {}
     for case in _cases():
         target, (n, m), bias, dtype_name = case
         dtype = getattr(torch, dtype_name)
-        x, y, s, kw = data(n, m, target, dtype)
+        x, y, s, kw = make_inputs(n, m, target, dtype)
         t = torch.tensor(6.0, dtype=torch.float32)
         b = torch.tensor(-2.5, dtype=torch.float32) if bias else None
-        got = run(lambda a, c, u, v: soft_sigmoid_loss(a, c, u, v, backend="triton", **kw),
-                  x, y, t, b)
-        want = run(lambda a, c, u, v: reference(a, c, u, v, s), x.double(), y.double(),
-                   t.double(), None if b is None else b.double())
-        out[_name(case)] = {"err": rel_err(got, want),
-                            "finite": all(bool(torch.isfinite(v).all()) for v in got)}
+        out[_name(case)] = compare(lambda a, c, u, v: triton(a, c, u, v, **kw), x, y, s, t, b)
 
     # Extreme scale and bias: finite, and equal to the reference where it is finite.
-    x, y, s, kw = data(40, 40, "fgclep", torch.float32)
+    x, y, s, kw = make_inputs(40, 40, "fgclep", torch.float32)
     for sc, bi in ((1e3, 1e3), (1e3, -1e3), (1.0, 1e3)):
         t, b = torch.tensor(sc), torch.tensor(bi)
-        got = run(lambda a, c, u, v: soft_sigmoid_loss(a, c, u, v, backend="triton", **kw),
-                  x, y, t, b)
-        want = run(lambda a, c, u, v: reference(a, c, u, v, s), x.double(), y.double(),
-                   t.double(), b.double())
-        out[f"extreme-{sc:g}-{bi:g}"] = {"err": rel_err(got, want),
-                                        "finite": all(bool(torch.isfinite(v).all()) for v in got)}
+        out[f"extreme-{sc:g}-{bi:g}"] = compare(lambda a, c, u, v: triton(a, c, u, v, **kw),
+                                                x, y, s, t, b)
 
     # The identity diagonal at a row offset (the distributed wrapper's local rows).
-    x, y, _, _ = data(20, 50, "identity", torch.float32)
+    x, y, _, _ = make_inputs(20, 50, "identity", torch.float32)
     t, b = torch.tensor(6.0), torch.tensor(-1.0)
     res = []
     for backend in ("triton", "torch"):
-        res.append(run(lambda a, c, u, v: run_backend(build_problem(
+        res.append(loss_and_grads(lambda a, c, u, v: run_backend(build_problem(
             a, c, u, v, target="identity", row_offset=17, n_pairs=50 * 50), backend), x, y, t, b))
-    out["identity-row-offset"] = {"err": rel_err(*res),
+    out["identity-row-offset"] = {"err": relative_errors(*res),
                                   "finite": all(bool(torch.isfinite(v).all()) for v in res[0])}
 
     # The autograd node is the Triton Function (no silent fallback under the interpreter).
