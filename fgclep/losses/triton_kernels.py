@@ -33,13 +33,19 @@ __all__ = ["triton_loss", "TritonSoftSigmoid"]
 INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
 
 
+# FGCLEP_TRITON_AUTOTUNE=0 keeps only the first GPU config: no autotuning, a quarter of the
+# compilations (the GPU correctness tests use it; read at import, like TRITON_INTERPRET).
+AUTOTUNE = os.environ.get("FGCLEP_TRITON_AUTOTUNE", "1") != "0"
+
+
 def _configs():
     if INTERPRET:
         return [triton.Config({"BLOCK_M": 16, "BLOCK_N": 16}, num_warps=1)]
-    return [
+    configs = [
         triton.Config({"BLOCK_M": bm, "BLOCK_N": bn}, num_warps=w, num_stages=s)
         for bm, bn, w, s in ((64, 64, 4, 3), (64, 128, 8, 3), (128, 64, 8, 3), (32, 64, 4, 4))
     ]
+    return configs if AUTOTUNE else configs[:1]
 
 
 @triton.jit
