@@ -202,3 +202,24 @@ def test_config_type_checks():
     cfg = DualEncoderConfig.from_dict({"ecg": {"layers": [1, 1], "widths": [4, 8]}})
     assert DualEncoderConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
     assert np.isclose(cfg.init_logit_scale, np.log(10))
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_autocast_outputs_feed_the_loss(small, dtype):
+    """The training loop's mixed-precision shape, on CPU autocast: half-precision features from
+    the model, float32 scale/bias and report embeddings, into the loss and back."""
+    from fgclep.losses import SoftSigmoidLoss
+
+    g = torch.Generator().manual_seed(1)
+    emb = torch.nn.functional.normalize(torch.randn(3, 384, generator=g), dim=1)
+    small.zero_grad(set_to_none=True)
+    with torch.autocast("cpu", dtype=dtype):
+        out = small(_signals(), text_embeddings=emb)
+    assert out["ecg_features"].dtype == out["text_features"].dtype == dtype
+    loss = SoftSigmoidLoss(target="fgclep", backend="chunked")(**out, target_emb=emb)
+    loss.backward()
+    assert math.isfinite(float(loss.detach()))
+    grads = [p.grad for p in small.parameters() if p.requires_grad]
+    assert grads and all(g is not None and g.dtype == torch.float32 and torch.isfinite(g).all()
+                         for g in grads)
+    small.zero_grad(set_to_none=True)
