@@ -80,3 +80,24 @@ def compare(fn, x, y, s, t, b):
 def relative_errors(got, want):
     """Relative max errors of two ``loss_and_grads`` lists."""
     return [float((a - e).abs().max() / max(float(e.abs().max()), 1e-6)) for a, e in zip(got, want)]
+
+
+def assert_within(res, tol):
+    """Assert that a :func:`compare` result is finite with every relative error <= ``tol``."""
+    assert res["finite"], "non-finite loss or gradient"
+    bad = {nm: e for nm, e in zip(GRAD_NAMES, res["err"]) if not e <= tol}
+    assert not bad, f"relative errors above {tol}: {bad}"
+
+
+def run_self_as_worker(test_file, env, timeout):
+    """Run ``test_file`` as a script in the repo root with ``env``; return its last-line JSON."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = Path(test_file).resolve()
+    proc = subprocess.run([sys.executable, str(path)], env=env, cwd=path.parents[1],
+                          capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
