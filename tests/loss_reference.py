@@ -1,7 +1,8 @@
-"""Float64 reference of the soft sigmoid loss and seeded inputs for every target kind.
+"""Float64 reference of the soft sigmoid loss, seeded inputs for every target kind, and the
+compare / assert / run-as-worker helpers of the Triton checks.
 
 Shared by the Triton checks under the interpreter (``test_losses_triton.py``, CPU) and on a CUDA
-device (``test_gpu.py``). The reference is the formula itself, written independently of
+device (``test_gpu.py``), which both run their cases in a subprocess of their own file. The reference is the formula itself, written independently of
 ``fgclep.losses``: ``mean(softplus(z) - S·z)`` with ``z = t·x·yᵀ + b``.
 """
 from __future__ import annotations
