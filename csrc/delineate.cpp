@@ -32,6 +32,8 @@ constexpr double kSmallIso = 2.0;        // ... and is deeper than 2x the isoele
 constexpr double kTurn = 0.006;          // near-zero slope bridged at a turning point
 constexpr double kLeadSpread = 0.020;    // a lead's QRS on/off lies within 20 ms of the leads' median
 constexpr double kTLeadSpread = 0.040;   // a lead's T peak/end lies within 40 ms of the leads' median
+constexpr double kTBeatSpread = 0.020;   // ... and its T peak within 20 ms of its usual delay after R
+constexpr double kTypicalQrs = 0.040;    // a beat of the record's usual QRS: global width within 40 ms of the median
 constexpr double kWeakLead = 0.20;       // QRS slope share below which a lead does not vote
 constexpr std::size_t kVotes = 3;        // global onsets/offsets: the earliest/latest value on which 3 leads agree,
 constexpr double kQrsAgree = 0.010;      // ... i.e. lie within 10 ms of each other (QRS)
@@ -460,6 +462,40 @@ Fiducials delineate(const double* x, int n_leads, idx n, double fs, const std::v
             for (int l = 0; l < n_leads; ++l) {
                 const std::int64_t tp = fid.at(T_PEAK, l, b);
                 if (tp >= 0 && std::llabs(tp - ref) > spread) run_t(l, b, ref - spread, ref + spread);
+            }
+        }
+    }
+    // Repolarisation also keeps its timing from beat to beat: in one lead, the T peak of beats with
+    // the record's usual QRS lies at a nearly fixed delay after the R peak. A beat whose T peak is
+    // further than kTBeatSpread from the lead's median delay over those beats took another
+    // deflection (an f or flutter wave, the other lobe of a notched T, noise); its T wave is sought
+    // again with the peak inside median delay +- kTLeadSpread. Beats whose global QRS width differs
+    // from the record's median by more than kTypicalQrs (ectopic, aberrant) have their own T wave
+    // and neither vote nor move.
+    if (nb >= 3) {
+        std::vector<double> width(static_cast<std::size_t>(nb), -1.0);
+        for (int b = 0; b < nb; ++b) {
+            const std::int64_t a = fid.glob[static_cast<std::size_t>(QRS_ON) * nb + b];
+            const std::int64_t z = fid.glob[static_cast<std::size_t>(QRS_OFF) * nb + b];
+            if (a >= 0 && z >= a) width[b] = static_cast<double>(z - a);
+        }
+        std::vector<double> known;
+        for (double w : width) if (w >= 0.0) known.push_back(w);
+        const double usual = median_of(known);
+        std::vector<char> typical(static_cast<std::size_t>(nb), 0);
+        for (int b = 0; b < nb; ++b) typical[b] = width[b] >= 0.0 && std::fabs(width[b] - usual) <= kTypicalQrs * fs;
+        const idx tol = std::max<idx>(1, secs(kTBeatSpread, fs)), win = std::max<idx>(1, secs(kTLeadSpread, fs));
+        std::vector<double> delay;
+        for (int l = 0; l < n_leads; ++l) {
+            delay.clear();
+            for (int b = 0; b < nb; ++b)
+                if (typical[b] && fid.at(T_PEAK, l, b) >= 0) delay.push_back(static_cast<double>(fid.at(T_PEAK, l, b) - beats[b].r));
+            if (delay.size() < 3) continue;
+            const idx med = static_cast<idx>(std::lround(median_of(delay)));
+            for (int b = 0; b < nb; ++b) {
+                const std::int64_t tp = fid.at(T_PEAK, l, b);
+                if (typical[b] && tp >= 0 && std::llabs(tp - beats[b].r - med) > tol)
+                    run_t(l, b, beats[b].r + med - win, beats[b].r + med + win);
             }
         }
     }

@@ -144,6 +144,27 @@ def test_lead_t_wave_stays_near_the_other_leads():
         assert ok.sum() >= 10 and (np.abs(dev) <= 21).all(), (k, dev)
 
 
+def test_t_peak_keeps_its_delay_from_beat_to_beat():
+    """A bump twice the T wave 100 ms after the T peak of one beat in every lead (an f wave) takes
+    that beat's T peak 50 samples late in all leads at once, where the cross-lead pass cannot see
+    it; the other beats fix each lead's delay after R, and the beat's T peak is sought again
+    next to it."""
+    corpus = synthetic.generate(1, seed=9)
+    x = corpus.signals[0].copy()
+    n_beats = ecg_delineate(x, FS).n_beats
+    truth = corpus.params[0]["global_fiducials"]
+    t = np.arange(x.shape[1])
+    b = 4
+    x += 2.0 * x[:, [truth["t_peak"][b]]] * np.exp(-0.5 * ((t - (truth["t_peak"][b] + 50)) / 15.0) ** 2)
+    d = ecg_delineate(x, FS)
+    assert d.n_beats == n_beats  # the bump is not taken for a beat
+    j = int(np.argmin(np.abs(d.r_peaks - truth["r_peak"][b])))
+    peak = d["t_peak"][:, j]
+    true_peak = corpus.fiducials[0]["t_peak"][:, b]
+    ok = (peak >= 0) & (true_peak >= 0)
+    assert ok.sum() >= 10 and (np.abs(peak[ok] - true_peak[ok]) <= 6).all(), peak[ok] - true_peak[ok]
+
+
 @pytest.mark.parametrize("fs", [100, 1000])
 def test_other_sampling_rates(fs):
     # A record without abnormalities: in low-voltage records whose P waves are as large as the
