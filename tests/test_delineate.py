@@ -243,13 +243,13 @@ def test_ludb_accuracy_floor(shared_data):
     assert errors == 0
     sens = {k: v[0] for k, v in summary.items()}
     sd = {k: v[3] for k, v in summary.items()}
-    # Measured on these 25 records at 8b62584: sensitivity QRS 100/100, T 100/100, P 81.3 %; P PPV
-    # 91.3 %; SD QRS on 10.8, QRS off 14.9, T off 22.4, P on 15.0 ms; PR +3.3 +- 6.2, QRS duration
-    # -4.7 +- 11.7, QT -0.8 +- 12.4 ms.
+    # Measured on these 25 records at 28b8ce3: sensitivity QRS 100/100, T 100/100, P 81.3 %; P PPV
+    # 91.4 %; SD QRS on 10.8, QRS off 14.9, T off 22.0, P on 14.8 ms; PR +3.3 +- 6.2, QRS duration
+    # -4.7 +- 11.7, QT -2.2 +- 12.7 ms.
     assert sens["qrs_on"] >= 99.0 and sens["qrs_off"] >= 99.0
     assert sens["t_peak"] >= 98.5 and sens["t_off"] >= 98.5 and sens["p_peak"] >= 78.0
     assert summary["p_peak"][1] >= 90.0  # P-wave PPV
-    assert sd["qrs_on"] <= 12.5 and sd["qrs_off"] <= 16.5 and sd["t_off"] <= 25.0 and sd["p_on"] <= 17.0
+    assert sd["qrs_on"] <= 12.5 and sd["qrs_off"] <= 16.5 and sd["t_off"] <= 24.0 and sd["p_on"] <= 17.0
     pr = np.asarray(diffs["pr_interval"])
     assert abs(pr.mean()) <= 6.0 and pr.std() <= 8.0
     qrs, qt = np.asarray(diffs["qrs_duration"]), np.asarray(diffs["qt_interval"])
