@@ -12,7 +12,9 @@ Uses the matching of ``bench_ludb.py`` (per lead, nearest detection of the same 
 3. T end split by whether our T peak lies within 20 ms of the annotated one;
 4. QRS duration of the records without conduction defects, hypertrophy, pacing or ectopy:
    the annotators' global value (``measure_from_fiducials``), their median single-lead duration,
-   and fgclep's.
+   and fgclep's;
+5. how much the per-lead SD depends on which records are in the set: a 95 % interval from 2,000
+   bootstrap resamples of the records (seed 0), and the SD on each half of the records.
 
 Usage::
 
@@ -148,6 +150,21 @@ def main() -> None:
     print(f"\nt_off with our T peak within 20 ms of the annotated one: {near.size / allv.size:.1%} of "
           f"{allv.size}, error {near.mean():+.1f} ± {near.std():.1f} ms; the others: "
           f"{far.mean():+.1f} ± {far.std():.1f} ms, {share:.0%} of the squared error")
+
+    rng = np.random.default_rng(0)
+    ids = [r[0] for r in rows]
+    print("\nper-lead SD over resampled records (95 % bootstrap interval, 2,000 resamples of the "
+          f"{len(ids)} records; halves: the first and last {len(ids) // 2} by record number):")
+    for kind in ("qrs_on", "qrs_off", "t_off"):
+        by_rec = {rid: [] for rid in ids}
+        for rid, _, _, v in lead_errors(rows, kind):
+            by_rec[rid].append(v)
+        per = [np.asarray(by_rec[rid]) for rid in ids]
+        sds = [np.concatenate([per[i] for i in rng.integers(0, len(per), len(per))]).std() for _ in range(2000)]
+        half = len(per) // 2
+        print(f"  {kind}: {np.concatenate(per).std():.2f} ms, interval {np.percentile(sds, 2.5):.2f}-"
+              f"{np.percentile(sds, 97.5):.2f}, halves {np.concatenate(per[:half]).std():.2f} / "
+              f"{np.concatenate(per[half:]).std():.2f}")
 
     from fgclep.signal.measure import ecg_measure, measure_from_fiducials
 
