@@ -16,15 +16,24 @@ target matrix): identity ``[i + offset == j]``, fgclep ``(1 + <r_i, r_j>)/2``, t
 whatever the input dtype (fp16/bf16/fp32; float64 inputs are computed in fp32). Extra memory is
 O((N + M)·d). Under ``TRITON_INTERPRET=1`` (CPU) there is one autotune config, inputs are upcast
 to fp32 before the dots, and only tl.exp / tl.log are used (no libdevice).
+
+Shared memory: a program keeps its own (BLOCK, d) tile and buffers ``num_stages`` tiles of the
+side it loops over (plus the report-embedding tiles of the fgclep/threshold targets). Configs
+whose estimate exceeds the device's shared memory are pruned before autotuning (fp32 or wide
+embeddings on a small-memory GPU keep only the small configs); should the compiler still run out
+of resources, the loss warns once and falls back to the chunked backend.
 """
 from __future__ import annotations
 
+import functools
 import os
+import warnings
 
 import torch
 import triton
 import triton.language as tl
 from torch.autograd.function import once_differentiable
+from triton.runtime.errors import OutOfResources
 
 from fgclep.losses.soft_sigmoid import LossProblem, grads_from_saved
 
@@ -38,14 +47,60 @@ INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
 AUTOTUNE = os.environ.get("FGCLEP_TRITON_AUTOTUNE", "1") != "0"
 
 
+# (BLOCK_M, BLOCK_N, num_warps, num_stages): the first that fits is the default without
+# autotuning; the last three are for fp32 or wide embeddings on GPUs with little shared memory.
+GPU_CONFIGS = ((64, 64, 4, 3), (64, 128, 8, 3), (128, 64, 8, 3), (32, 64, 4, 4),
+               (64, 64, 4, 2), (32, 32, 4, 2), (32, 32, 4, 1))
+
+
 def _configs():
     if INTERPRET:
         return [triton.Config({"BLOCK_M": 16, "BLOCK_N": 16}, num_warps=1)]
-    configs = [
-        triton.Config({"BLOCK_M": bm, "BLOCK_N": bn}, num_warps=w, num_stages=s)
-        for bm, bn, w, s in ((64, 64, 4, 3), (64, 128, 8, 3), (128, 64, 8, 3), (32, 64, 4, 4))
-    ]
-    return configs if AUTOTUNE else configs[:1]
+    return [triton.Config({"BLOCK_M": bm, "BLOCK_N": bn}, num_warps=w, num_stages=s)
+            for bm, bn, w, s in GPU_CONFIGS]
+
+
+def shared_memory_estimate(own_block: int, looped_block: int, stages: int, block_d: int,
+                           block_k: int, itemsize: int, target_code: int) -> int:
+    """Conservative bytes of shared memory for one program of a pass.
+
+    ``own_block`` rows (or columns) stay resident while ``stages`` tiles of ``looped_block`` rows
+    of the other side are buffered, each ``block_d`` wide, plus ``block_k`` wide report-embedding
+    tiles for the fgclep/threshold targets (``target_code`` 1 or 2).
+    """
+    width = block_d + (block_k if target_code in (1, 2) else 0)
+    return itemsize * width * (own_block + stages * looped_block)
+
+
+def device_shared_memory(device) -> int:
+    """Largest shared memory (bytes) a program may use on ``device``; 99 KiB if it can't be read."""
+    try:
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return int(triton.runtime.driver.active.utils.get_device_properties(index)["max_shared_mem"])
+    except Exception:  # noqa: BLE001 - any driver failure: assume a small (consumer) GPU
+        return 99 * 1024
+
+
+def prune_configs(configs, named_args, *, column_pass: bool, limit=None, **kwargs):
+    """Configs whose shared-memory estimate fits the device (``early_config_prune`` hook).
+
+    With ``FGCLEP_TRITON_AUTOTUNE=0`` only the first fitting config is kept. When none fits,
+    the one with the smallest estimate is kept (the compiler then decides).
+    """
+    x = named_args["X"]
+    if limit is None:
+        limit = device_shared_memory(x.device)
+
+    def need(cfg):
+        bm, bn = cfg.kwargs["BLOCK_M"], cfg.kwargs["BLOCK_N"]
+        own, looped = (bn, bm) if column_pass else (bm, bn)
+        return shared_memory_estimate(own, looped, cfg.num_stages, kwargs["BLOCK_D"],
+                                      kwargs["BLOCK_K"], x.element_size(), kwargs["TARGET"])
+
+    fitting = [c for c in configs if need(c) <= limit]
+    if not fitting:
+        return [min(configs, key=need)]
+    return fitting if AUTOTUNE else fitting[:1]
 
 
 @triton.jit
@@ -94,7 +149,8 @@ def _tile(X, Y, RR, RC, SD, rows, cols, x, y, t, b, N, M, K, stride_rr, stride_r
     return s, loss, g
 
 
-@triton.autotune(configs=_configs(), key=["N", "M", "D", "K", "TARGET"])
+@triton.autotune(configs=_configs(), key=["N", "M", "D", "K", "TARGET"],
+                 prune_configs_by={"early_config_prune": functools.partial(prune_configs, column_pass=False)})
 @triton.jit
 def _row_kernel(X, Y, RR, RC, SD, SCALE, BIAS, DX, LOSS, DT, DB, N, M, D, K,
                 stride_x, stride_y, stride_rr, stride_rc, stride_sd, stride_dx,
@@ -140,7 +196,8 @@ def _row_kernel(X, Y, RR, RC, SD, SCALE, BIAS, DX, LOSS, DT, DB, N, M, D, K,
                  mask=rmask[:, None] & (ds[None, :] < D))
 
 
-@triton.autotune(configs=_configs(), key=["N", "M", "D", "K", "TARGET"])
+@triton.autotune(configs=_configs(), key=["N", "M", "D", "K", "TARGET"],
+                 prune_configs_by={"early_config_prune": functools.partial(prune_configs, column_pass=True)})
 @triton.jit
 def _col_kernel(X, Y, RR, RC, SD, SCALE, BIAS, DY, N, M, D, K,
                 stride_x, stride_y, stride_rr, stride_rc, stride_sd, stride_dy,
@@ -251,7 +308,24 @@ class TritonSoftSigmoid(torch.autograd.Function):
         return (*grads_from_saved(ctx, grad_out), None, None)
 
 
+_OUT_OF_RESOURCES: set = set()
+
+
 def triton_loss(prob: LossProblem) -> torch.Tensor:
-    """Loss of a validated problem with the fused kernels (``backend="triton"``)."""
-    return TritonSoftSigmoid.apply(prob.ecg, prob.text, prob.scale, prob.bias, prob,
-                                   torch.is_grad_enabled())
+    """Loss of a validated problem with the fused kernels (``backend="triton"``).
+
+    If the kernels cannot be compiled for this device, embedding width and dtype (the GPU's
+    shared memory or registers run out), warns once per such shape and uses the chunked backend.
+    """
+    shape_key = (str(prob.ecg.device), prob.ecg.shape[1], prob.ecg.dtype, prob.kind)
+    if shape_key not in _OUT_OF_RESOURCES:
+        try:
+            return TritonSoftSigmoid.apply(prob.ecg, prob.text, prob.scale, prob.bias, prob,
+                                           torch.is_grad_enabled())
+        except OutOfResources as err:
+            _OUT_OF_RESOURCES.add(shape_key)
+            warnings.warn(f"soft_sigmoid_loss: the Triton kernels do not fit {prob.ecg.device} for "
+                          f"width {prob.ecg.shape[1]} and {prob.ecg.dtype} ({err}); using the "
+                          "chunked backend for this shape", RuntimeWarning, stacklevel=3)
+    from fgclep.losses.chunked import chunked_loss
+    return chunked_loss(prob)
