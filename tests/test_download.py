@@ -118,6 +118,18 @@ def test_cli_download_and_errors(mirror, tmp_path):
     assert missing.exit_code == 2 and "cannot fetch" in flat
 
 
+def test_unreachable_sums_file_leaves_no_socket_open(mirror, tmp_path):
+    """The 404 on SHA256SUMS.txt holds the server's response and its socket; it is closed at
+    once, not left to the garbage collector (which warns about the unclosed socket in whatever
+    test happens to run then)."""
+    server, url = mirror
+    with pytest.raises(ValueError, match="cannot fetch") as info:
+        download("ludb", tmp_path / "x", base_url=url.replace("ludb", "nothing"), progress=False)
+    http_error = info.value.__context__
+    assert http_error is not None and http_error.code == 404
+    assert http_error.fp.closed
+
+
 def test_parse_sha256sums_rejects_bad_lines():
     ok = parse_sha256sums("a" * 64 + "  data/x.hea\n\n" + "B" * 64 + " *y.dat\n")
     assert ok == {"data/x.hea": "a" * 64, "y.dat": "b" * 64}

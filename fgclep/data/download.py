@@ -213,6 +213,8 @@ def download(dataset: str, to: str | os.PathLike, base_url: str | None = None,
         with _open(base + "SHA256SUMS.txt", timeout=timeout) as response:
             sums_text = response.read().decode("utf-8")
     except (urllib.error.URLError, OSError, UnicodeDecodeError) as exc:
+        if isinstance(exc, urllib.error.HTTPError):
+            exc.close()  # it holds the open response (and its socket) until collected
         raise ValueError(f"download: cannot fetch {base}SHA256SUMS.txt ({exc})") from None
     sums = parse_sha256sums(sums_text, base + "SHA256SUMS.txt")
     if prefixes:
