@@ -22,13 +22,14 @@ KIB = 1024
 
 
 def _x(dtype):
-    return types.SimpleNamespace(device=torch.device("cuda", 0), element_size=lambda: torch.tensor([], dtype=dtype).element_size())
+    """Stands in for the embedding tensor the autotuner passes: its device and element size."""
+    size = torch.tensor([], dtype=dtype).element_size()
+    return types.SimpleNamespace(device=torch.device("cuda", 0), element_size=lambda: size)
 
 
 def _prune(dtype, limit, column_pass=False, block_d=256, block_k=64, target=1):
-    configs = [triton_config for triton_config in _gpu_configs()]
-    return tk.prune_configs(configs, {"X": _x(dtype)}, column_pass=column_pass, limit=limit,
-                            BLOCK_D=block_d, BLOCK_K=block_k, TARGET=target)
+    return tk.prune_configs(_gpu_configs(), {"X": _x(dtype)}, column_pass=column_pass,
+                            limit=limit, BLOCK_D=block_d, BLOCK_K=block_k, TARGET=target)
 
 
 def _gpu_configs():

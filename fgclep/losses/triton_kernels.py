@@ -314,8 +314,9 @@ _OUT_OF_RESOURCES: set = set()
 def triton_loss(prob: LossProblem) -> torch.Tensor:
     """Loss of a validated problem with the fused kernels (``backend="triton"``).
 
-    If the kernels cannot be compiled for this device, embedding width and dtype (the GPU's
-    shared memory or registers run out), warns once per such shape and uses the chunked backend.
+    If Triton reports that the kernels do not fit this device for the embedding width and dtype
+    (``OutOfResources``: shared memory, in practice), warns once per such shape and uses the
+    chunked backend.
     """
     shape_key = (str(prob.ecg.device), prob.ecg.shape[1], prob.ecg.dtype, prob.kind)
     if shape_key not in _OUT_OF_RESOURCES:
