@@ -30,6 +30,12 @@ constexpr double kSmallSlope = 0.03;     // ... its slope is >= 3 % of the beat'
 constexpr double kSmallKnee = 0.020;     // ... and its knee is sought within 20 ms of its steepest point
 constexpr double kSmallIso = 2.0;        // ... and is deeper than 2x the isoelectric segment's peak-to-peak
 constexpr double kTurn = 0.006;          // near-zero slope bridged at a turning point
+// Slurred onset (a delta wave, an aberrant beat's slow first limb): a ramp of >= kSmallSlope of the
+// steepest slope, toward the QRS, lasting >= 20 ms and rising >= 10 % of the QRS's own amplitude
+// before the knee, sought up to 200 ms before R (such a QRS starts earlier than a narrow one).
+constexpr double kSlurMin = 0.010;
+constexpr double kSlurRise = 0.10;
+constexpr double kSlurBefore = 0.200;
 constexpr double kLeadSpread = 0.020;    // a lead's QRS on/off lies within 20 ms of the leads' median
 constexpr double kTLeadSpread = 0.040;   // a lead's T peak/end lies within 40 ms of the leads' median
 constexpr double kTBeatSpread = 0.020;   // ... and its T peak within 20 ms of its usual delay after R
@@ -178,7 +184,28 @@ double delineate_qrs(const Lead& L, idx n, double fs, const Beat& bt, std::int64
         const double depth = std::fabs(L.x[k2] - L.x[k]);
         return depth < kNoiseFactor * L.noise || depth < kSmallIso * (mx - mn) ? k : k2;
     };
-    const idx on = small_wave(knee(first, std::max(lo, first - secs(kKneeBefore, fs))), -1);
+    // The trapezium knee sits where the steep limb starts; a slow initial ramp before it (a delta
+    // wave, the slurred first limb of an aberrant or ventricular beat) belongs to the QRS. Walking
+    // back from the knee while the slope keeps pushing toward the QRS (>= thr, lulls of at most
+    // kTurn bridged) finds where that ramp leaves the baseline; a ramp of >= kSlurMin that covers
+    // >= kSlurRise of the complex's amplitude moves the onset there. The walk stops at a P wave's
+    // descending limb (its slope points away from the QRS) and at a flat PR segment.
+    auto slurred_onset = [&](idx on) {
+        idx floor_i = std::max<idx>(1, bt.r - std::min(secs(kSlurBefore, fs), part(0.45, bt.rr_prev)));
+        if (bt.pace >= 0) floor_i = std::max(floor_i, bt.pace + secs(kPaceBlank, fs));
+        // Direction of the complex's first deflection (10 ms after the onset).
+        const double dir = L.x[std::min(last, on + secs(0.010, fs))] > L.x[on] ? 1.0 : -1.0;
+        const idx max_lull = std::max<idx>(1, secs(kTurn, fs));
+        idx start = on;
+        for (idx i = on, lull = 0; i > floor_i; --i) {
+            if (dir * L.d[i] >= thr) { start = i; lull = 0; } else if (++lull > max_lull) { break; }
+        }
+        double amp = 0.0;
+        for (idx j = on; j <= last; ++j) amp = std::max(amp, std::fabs(L.x[j] - L.x[on]));
+        const bool ramp = on - start >= secs(kSlurMin, fs) && dir * (L.x[on] - L.x[start]) >= kSlurRise * amp;
+        return ramp ? start : on;
+    };
+    const idx on = slurred_onset(small_wave(knee(first, std::max(lo, first - secs(kKneeBefore, fs))), -1));
     const idx off = small_wave(knee(last, std::min(hi, last + std::min(secs(kKneeAfter, fs), static_cast<idx>(kKneeAfterRr * static_cast<double>(bt.rr_next))))), +1);
     // R peak of this lead: the largest deflection from the onset level near the global R.
     const double base = L.x[on];

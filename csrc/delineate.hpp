@@ -3,7 +3,10 @@
 // QRS onset/offset: the outermost strong slopes (>= 30 % of the beat's steepest slope in that
 // lead; a 30 ms lull ends the complex), then the knee of each outer limb by the trapezium-area
 // method (Vazquez-Seisdedos et al. 2011, applied to the QRS limbs) within physiological windows;
-// a paced beat's window starts 10 ms after its pacing stimulus (pacing.hpp).
+// a paced beat's window starts 10 ms after its pacing stimulus (pacing.hpp). A slow ramp before
+// the onset knee that pushes the way of the first deflection (a delta wave, an aberrant beat's
+// slurred first limb) for >= 10 ms and >= 10 % of the complex's amplitude moves the onset to the
+// ramp's start.
 // T peak: the largest deviation from the chord across the ST-T window; T end: trapezium-area
 // method. P wave: the largest deviation from the chord across the PR window, accepted when it
 // stands clear of the local noise, is smooth and has no rival deflection; P on/off by the

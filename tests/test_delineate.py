@@ -165,6 +165,34 @@ def test_t_peak_keeps_its_delay_from_beat_to_beat():
     assert ok.sum() >= 10 and (np.abs(peak[ok] - true_peak[ok]) <= 6).all(), peak[ok] - true_peak[ok]
 
 
+def test_slurred_onset_belongs_to_the_qrs():
+    """A delta wave (pre-excitation; also the slow first limb of an aberrant beat): a 50 ms ramp
+    before the QRS, in each lead toward the QRS's first deflection, to 30 % of the lead's largest
+    QRS deflection. The trapezium knee alone sits at the start of the steep limb, 25 samples late;
+    the onset must be where the ramp leaves the baseline."""
+    corpus = synthetic.generate(1, seed=5, abnormalities=[], noise=False)
+    clean = corpus.signals[0].astype(np.float64)
+    truth = corpus.params[0]["global_fiducials"]
+    ramp = 25
+    t = np.arange(clean.shape[1])
+    x = clean.copy()
+    height = {}
+    for b, (on, r, off) in enumerate(zip(truth["qrs_on"], truth["r_peak"], truth["qrs_off"])):
+        qrs = clean[:, on:off + 1] - clean[:, [on]]
+        first = np.sign(clean[:, on + 10] - clean[:, on])
+        height[b] = 0.3 * first * np.abs(qrs).max(axis=1)
+        shape = np.interp(t, [on - ramp, on, r, off], [0.0, 1.0, 1.0, 0.0], left=0.0, right=0.0)
+        x += height[b][:, None] * shape
+    d = ecg_delineate(x, FS)
+    beats = [int(np.argmin(np.abs(d.r_peaks - r))) for r in truth["r_peak"]]
+    err = d.global_fiducials["qrs_on"][beats] - (truth["qrs_on"] - ramp)
+    assert (np.abs(err) <= 4).all(), err
+    for b, j in enumerate(beats):  # per lead, where the ramp rises >= 0.1 mV
+        big = np.abs(height[b]) >= 0.1
+        lead_err = d["qrs_on"][big, j] - (truth["qrs_on"][b] - ramp)
+        assert big.sum() >= 6 and (np.abs(lead_err) <= 6).all(), (b, lead_err)
+
+
 @pytest.mark.parametrize("fs", [100, 1000])
 def test_other_sampling_rates(fs):
     # A record without abnormalities: in low-voltage records whose P waves are as large as the
@@ -243,13 +271,13 @@ def test_ludb_accuracy_floor(shared_data):
     assert errors == 0
     sens = {k: v[0] for k, v in summary.items()}
     sd = {k: v[3] for k, v in summary.items()}
-    # Measured on these 25 records at 28b8ce3: sensitivity QRS 100/100, T 100/100, P 81.3 %; P PPV
-    # 91.4 %; SD QRS on 10.8, QRS off 14.9, T off 22.0, P on 14.8 ms; PR +3.3 +- 6.2, QRS duration
-    # -4.7 +- 11.7, QT -2.2 +- 12.7 ms.
+    # Measured on these 25 records with the slurred-onset rule: sensitivity QRS 100/100, T 100/100,
+    # P 81.3 %; P PPV 91.4 %; SD QRS on 10.7, QRS off 14.9, T off 22.0, P on 14.8 ms; PR +3.3 +- 6.2,
+    # QRS duration -4.7 +- 11.7, QT -2.1 +- 12.6 ms.
     assert sens["qrs_on"] >= 99.0 and sens["qrs_off"] >= 99.0
     assert sens["t_peak"] >= 98.5 and sens["t_off"] >= 98.5 and sens["p_peak"] >= 78.0
     assert summary["p_peak"][1] >= 90.0  # P-wave PPV
-    assert sd["qrs_on"] <= 12.5 and sd["qrs_off"] <= 16.5 and sd["t_off"] <= 24.0 and sd["p_on"] <= 17.0
+    assert sd["qrs_on"] <= 12.0 and sd["qrs_off"] <= 16.5 and sd["t_off"] <= 24.0 and sd["p_on"] <= 17.0
     pr = np.asarray(diffs["pr_interval"])
     assert abs(pr.mean()) <= 6.0 and pr.std() <= 8.0
     qrs, qt = np.asarray(diffs["qrs_duration"]), np.asarray(diffs["qt_interval"])
