@@ -31,8 +31,8 @@ constexpr double kSmallKnee = 0.020;     // ... and its knee is sought within 20
 constexpr double kSmallIso = 2.0;        // ... and is deeper than 2x the isoelectric segment's peak-to-peak
 constexpr double kTurn = 0.006;          // near-zero slope bridged at a turning point
 // Slurred onset (a delta wave, an aberrant beat's slow first limb): a ramp of >= kSmallSlope of the
-// steepest slope, toward the QRS, lasting >= 20 ms and rising >= 10 % of the QRS's own amplitude
-// before the knee, sought up to 200 ms before R (such a QRS starts earlier than a narrow one).
+// steepest slope, the way of the QRS's first deflection, lasting >= 10 ms and rising >= 10 % of the
+// QRS's own amplitude before the knee, sought up to 200 ms before R (such a QRS starts earlier).
 constexpr double kSlurMin = 0.010;
 constexpr double kSlurRise = 0.10;
 constexpr double kSlurBefore = 0.200;
