@@ -9,9 +9,13 @@ Method (all windows in seconds, so any sampling rate works; definitions in docs/
   the trapezium-area method (the sample maximising ``|x(xm) - x(i)| * |i - xr|`` between the
   outermost strong slope ``xm`` and ``xr`` 80 ms before it (onset) or min(140 ms, RR/4) after it (offset)); a paced
   beat's QRS starts 10 ms after its pacing stimulus (:func:`fgclep.signal.ecg_pacing_spikes`).
+  A slow ramp before the onset knee that pushes the way of the QRS's first deflection (a delta
+  wave, an aberrant beat's slurred first limb) for >= 10 ms and >= 10 % of the complex's amplitude
+  moves the onset to where the ramp leaves the baseline.
 - T peak: the largest deviation from the chord across the ST-T window (global QRS offset + 40 ms
-  to R + min(0.62 RR, 600 ms)); T end: the trapezium-area method of Vazquez-Seisdedos et al.
-  (BioMed Eng OnLine 2011) between the steepest descent after the peak and 100 ms later.
+  to R + min(0.62 RR, 600 ms)); T end: the mean of the trapezium-area knee of Vazquez-Seisdedos
+  et al. (BioMed Eng OnLine 2011, between the steepest descent after the peak and 100 ms later)
+  and the point where the descent slows to 15 % of its steepest slope (Laguna et al. 1994).
 - P wave: the largest deviation from the chord across the PR window (from the previous T end, at
   most 400 ms before the global QRS onset), reported only when it clears 3x the lead's noise and
   0.01 mV, lasts 40-250 ms, is smooth (amplitude / steepest slope >= 10 ms, which rejects pacing
