@@ -378,6 +378,26 @@ void p_wave_test(Fiducials& fid, const std::vector<Beat>& beats, double fs, doub
     }
 }
 
+// Hold each lead's onset on_f (a fiducial, or -1 for none) at or after the beat's global onset
+// and its offset off_f at or before the global offset. A lead whose wave would be left with its
+// onset after its offset (it lies outside the global wave altogether) keeps its own limits.
+void clamp_to_global(Fiducials& fid, int on_f, int off_f) {
+    const int nl = fid.n_leads, nb = fid.n_beats;
+    for (int b = 0; b < nb; ++b) {
+        const std::int64_t g_on = on_f >= 0 ? fid.glob[static_cast<std::size_t>(on_f) * nb + b] : -1;
+        const std::int64_t g_off = off_f >= 0 ? fid.glob[static_cast<std::size_t>(off_f) * nb + b] : -1;
+        for (int l = 0; l < nl; ++l) {
+            std::int64_t on = on_f >= 0 ? fid.at(on_f, l, b) : -1;
+            std::int64_t off = off_f >= 0 ? fid.at(off_f, l, b) : -1;
+            if (g_on >= 0 && on >= 0) on = std::max(on, g_on);
+            if (g_off >= 0 && off >= 0) off = std::min(off, g_off);
+            if (on >= 0 && off >= 0 && on > off) continue;
+            if (on_f >= 0) fid.at(on_f, l, b) = on;
+            if (off_f >= 0) fid.at(off_f, l, b) = off;
+        }
+    }
+}
+
 }  // namespace
 
 void Fiducials::resize(int leads, int beats) {
@@ -456,6 +476,10 @@ Fiducials delineate(const double* x, int n_leads, idx n, double fs, const std::v
         combine_leads(voters, fs);
         fid.glob = voters.glob;
     }
+    // No lead sees the ventricles activate before activation starts or after it ends: a lead's QRS
+    // onset earlier than the global onset (a P wave's tail or noise taken into the complex) moves
+    // to it, and likewise an offset later than the global offset.
+    clamp_to_global(fid, QRS_ON, QRS_OFF);
     // Pass 2: T per lead and beat.
     auto run_t = [&](int l, int b, idx peak_lo, idx peak_hi) {
         std::int64_t f[N_FID];
@@ -531,6 +555,15 @@ Fiducials delineate(const double* x, int n_leads, idx n, double fs, const std::v
     // tail) is pulled back to median +- kTLeadSpread, keeping QRS off <= T peak <= T end.
     hold_near_median(T_PEAK, kTLeadSpread);
     hold_near_median(T_OFF, kTLeadSpread);
+    // Repolarisation ends once: a lead's T end later than the global T end (the latest on which
+    // 3 leads agree within 20 ms; a knee found on a slow tail or a U wave) moves to it, before
+    // the T ends bound the next beats' P windows.
+    {
+        Fiducials t_only = fid;
+        combine_leads(t_only, fs);
+        for (int b = 0; b < nb; ++b) fid.glob[static_cast<std::size_t>(T_OFF) * nb + b] = t_only.glob[static_cast<std::size_t>(T_OFF) * nb + b];
+        clamp_to_global(fid, -1, T_OFF);
+    }
     for (int l = 0; l < n_leads; ++l)
         for (int b = 0; b < nb; ++b) {
             std::int64_t& tp = fid.at(T_PEAK, l, b);
@@ -553,6 +586,10 @@ Fiducials delineate(const double* x, int n_leads, idx n, double fs, const std::v
     p_wave_test(fid, beats, fs, irr);
     for (int b = 0; b < nb; ++b) fid.glob[static_cast<std::size_t>(R_PEAK) * nb + b] = r_peaks[b];
     combine_leads(fid, fs);
+    // Atrial activation as well: P on/off held inside the global P wave. (The final combine
+    // leaves the global QRS and T limits above as they were: every lead lies inside them, and
+    // the leads that agreed on them still do.)
+    clamp_to_global(fid, P_ON, P_OFF);
     return fid;
 }
 

@@ -17,8 +17,12 @@
 // T peak is > 40 ms from the median is delineated again with its peak inside median +- 40 ms;
 // then, beat to beat in one lead, a beat of the record's usual QRS width whose T peak lies
 // > 20 ms from the lead's median delay after R is delineated again with its peak inside that
-// delay +- 40 ms; T peak/end are then held within 40 ms of the leads' median. A T wave too small
-// against the chord from QRS off + 40 ms is measured from the J point (short RR: no ST segment).
+// delay +- 40 ms; T peak/end are then held within 40 ms of the leads' median. Each lead's limits
+// are also held inside the beat's global wave (one activation, one repolarisation: no lead sees a
+// wave start before or end after it): QRS on >= global QRS on and QRS off <= global QRS off (after
+// the QRS hold), T end <= global T end (after the T holds), P on/off inside the global P wave (at
+// the end). A T wave too small against the chord from QRS off + 40 ms is measured from the J point
+// (short RR: no ST segment).
 #pragma once
 #include <cstddef>
 #include <cstdint>

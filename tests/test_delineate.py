@@ -144,6 +144,65 @@ def test_lead_t_wave_stays_near_the_other_leads():
         assert ok.sum() >= 10 and (np.abs(dev) <= 21).all(), (k, dev)
 
 
+
+def test_lead_limits_lie_inside_the_global_wave():
+    """One activation: no lead's QRS, T or P starts before (or ends after) the global wave, on a
+    record with every abnormality."""
+    for seed in (3, 9, 11):
+        x = synthetic.generate(1, seed=seed).signals[0]
+        d = ecg_delineate(x, FS)
+        g = d.global_fiducials
+        for on, off in (("qrs_on", "qrs_off"), ("p_on", "p_off"), (None, "t_off")):
+            for k, later in ((on, True), (off, False)):
+                if k is None:
+                    continue
+                v, gv = d[k], g[k][None, :]
+                ok = (v >= 0) & (gv >= 0)
+                inside = v[ok] >= np.broadcast_to(gv, v.shape)[ok] if later else v[ok] <= np.broadcast_to(gv, v.shape)[ok]
+                assert ok.any() and inside.all(), (seed, k)
+
+
+def test_early_lead_onset_moves_to_the_global_onset():
+    """A spike 24 ms before every QRS in lead I alone takes that lead's onset early; the 20 ms
+    cross-lead hold leaves it up to 10 samples before the other leads, but no lead can see the
+    ventricles activate before the global onset: lead I's onset is moved to it."""
+    corpus = synthetic.generate(1, seed=9)
+    x = corpus.signals[0].copy()
+    on = corpus.params[0]["global_fiducials"]["qrs_on"]
+    t = np.arange(x.shape[1])
+    for o in on[on >= 0]:
+        x[0] += 1.5 * np.exp(-0.5 * ((t - (o - 12)) / 1.0) ** 2)
+    d = ecg_delineate(x, FS)
+    q, g = d["qrs_on"], d.global_fiducials["qrs_on"]
+    ok = (q[0] >= 0) & (g >= 0)
+    assert ok.sum() >= 10 and (q[0, ok] >= g[ok]).all(), q[0, ok] - g[ok]
+    # The global onset itself comes from the other leads, close to the generator's.
+    beats = [int(np.argmin(np.abs(d.r_peaks - r))) for r in corpus.params[0]["global_fiducials"]["r_peak"]]
+    assert (np.abs(g[beats] - on) <= 8).all(), g[beats] - on
+
+
+def test_late_lead_t_end_moves_to_the_global_t_end():
+    """A slow tail in lead I alone (a bump of half its T height, sd 30 ms, centred on its T end)
+    takes that lead's T end ~19 samples late, just inside the 40 ms hold around the leads'
+    median; repolarisation ends once, so lead I's T end is moved to the global T end (the latest
+    on which 3 leads agree)."""
+    corpus = synthetic.generate(1, seed=9)
+    x0 = corpus.signals[0]
+    x = x0.copy()
+    truth = corpus.fiducials[0]
+    t = np.arange(x.shape[1])
+    for pk, end in zip(truth["t_peak"][0], truth["t_off"][0]):
+        if pk >= 0 and end >= 0:
+            x[0] += 0.5 * (x0[0, pk] - x0[0, end]) * np.exp(-0.5 * ((t - end) / 15.0) ** 2)
+    d = ecg_delineate(x, FS)
+    te, g = d["t_off"], d.global_fiducials["t_off"]
+    beats = [int(np.argmin(np.abs(d.r_peaks - r))) for r in corpus.params[0]["global_fiducials"]["r_peak"]]
+    ok = (te[0, beats] >= 0) & (g[beats] >= 0) & (truth["t_off"][0] >= 0)
+    assert ok.sum() >= 10 and (te[0, beats][ok] <= g[beats][ok]).all(), te[0, beats] - g[beats]
+    late = te[0, beats][ok] - truth["t_off"][0][ok]
+    assert np.median(late) <= 10, late
+
+
 def test_t_peak_keeps_its_delay_from_beat_to_beat():
     """A bump twice the T wave 100 ms after the T peak of one beat in every lead (an f wave) takes
     that beat's T peak 50 samples late in all leads at once, where the cross-lead pass cannot see

@@ -27,6 +27,9 @@ Method (all windows in seconds, so any sampling rate works; definitions in docs/
 - Global fiducials per beat: onsets = earliest value on which 3 leads agree (within 10 ms for
   QRS, 20 ms for P/T), offsets = latest such value, peaks = median over leads; the global R peak
   is the detector's.
+- Cross-lead holds: a lead's QRS limits stay within 20 ms, its T peak/end within 40 ms, of the
+  leads' median; then every lead's QRS on/off, T end and P on/off are held inside the beat's global
+  wave (no lead sees activation or repolarisation start before, or end after, it does).
 """
 from __future__ import annotations
 
