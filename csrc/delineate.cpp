@@ -587,8 +587,9 @@ Fiducials delineate(const double* x, int n_leads, idx n, double fs, const std::v
     for (int b = 0; b < nb; ++b) fid.glob[static_cast<std::size_t>(R_PEAK) * nb + b] = r_peaks[b];
     combine_leads(fid, fs);
     // Atrial activation as well: P on/off held inside the global P wave. (The final combine
-    // leaves the global QRS and T limits above as they were: every lead lies inside them, and
-    // the leads that agreed on them still do.)
+    // leaves the global QRS and T limits above as they were: the leads lie inside them, short of
+    // a lead whose T peak itself lies after the global T end, and the leads that agreed on them
+    // still do.)
     clamp_to_global(fid, P_ON, P_OFF);
     return fid;
 }
