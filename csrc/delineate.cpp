@@ -261,13 +261,18 @@ void delineate_t(const Lead& L, idx n, double fs, const Beat& bt, std::int64_t q
     // Second estimate (slope threshold, as in Laguna et al. 1994): the first sample after xm where
     // the descent has slowed to kTSlopeFrac of its steepest slope. It follows the T wave's own tail
     // (a slow tail ends later, a short steep one earlier) where the trapezium knee sits at a nearly
-    // fixed distance from xm; the T end is the mean of the two estimates.
+    // fixed distance from xm; the T end is the mean of the two estimates. A descent that does not
+    // slow down within kTSlopeSearch and before the window's bound has no measurable end (a T
+    // wave cut off by the end of the record, a step artifact or drift): the T end is absent.
     const double steep = -sgn * tslope(xm);
-    for (idx i = xm + 1; i <= std::min(bound, xm + secs(kTSlopeSearch, fs)); ++i) {
-        if (-sgn * tslope(i) < kTSlopeFrac * steep) { te = (te + i) / 2; break; }
-    }
     out[T_PEAK] = pk;
-    out[T_OFF] = te;
+    if (xm + secs(kTEndSpan, fs) > n - 1) return;  // the record ends inside the T wave's tail
+    for (idx i = xm + 1; i <= std::min(bound, xm + secs(kTSlopeSearch, fs)); ++i) {
+        if (-sgn * tslope(i) < kTSlopeFrac * steep) {
+            out[T_OFF] = (te + i) / 2;
+            return;
+        }
+    }
 }
 
 // Spatial T peak of one beat: the largest sum over leads of |deviation of the 40 ms moving average

@@ -7,8 +7,9 @@
 // the onset knee that pushes the way of the first deflection (a delta wave, an aberrant beat's
 // slurred first limb) for >= 10 ms and >= 10 % of the complex's amplitude moves the onset to the
 // ramp's start.
-// T peak: the largest deviation from the chord across the ST-T window; T end: trapezium-area
-// method. P wave: the largest deviation from the chord across the PR window, accepted when it
+// T peak: the largest deviation from the chord across the ST-T window; T end: mean of the
+// trapezium-area knee and the point where the descent slows to 15 % of its steepest, absent when
+// the descent never slows (or the record ends inside the T wave's tail). P wave: the largest deviation from the chord across the PR window, accepted when it
 // stands clear of the local noise, is smooth and has no rival deflection; P on/off by the
 // trapezium knee of each limb. A record-level test then drops all P waves when their timing
 // relative to the QRS is not stable (atrial fibrillation, flutter, paced rhythms) and single P

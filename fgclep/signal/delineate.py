@@ -15,7 +15,8 @@ Method (all windows in seconds, so any sampling rate works; definitions in docs/
 - T peak: the largest deviation from the chord across the ST-T window (global QRS offset + 40 ms
   to R + min(0.62 RR, 600 ms)); T end: the mean of the trapezium-area knee of Vazquez-Seisdedos
   et al. (BioMed Eng OnLine 2011, between the steepest descent after the peak and 100 ms later)
-  and the point where the descent slows to 15 % of its steepest slope (Laguna et al. 1994).
+  and the point where the descent slows to 15 % of its steepest slope (Laguna et al. 1994); ``-1``
+  when the descent never slows down within 200 ms or the record ends inside the T wave's tail.
 - P wave: the largest deviation from the chord across the PR window (from the previous T end, at
   most 400 ms before the global QRS onset), reported only when it clears 3x the lead's noise and
   0.01 mV, lasts 40-250 ms, is smooth (amplitude / steepest slope >= 10 ms, which rejects pacing
