@@ -243,7 +243,10 @@ void delineate_t(const Lead& L, idx n, double fs, const Beat& bt, std::int64_t q
     if (std::fabs(best) < t_min) return;
     const double sgn = best > 0.0 ? 1.0 : -1.0;
     // Trapezium method: xm = steepest descent after the peak, xr = a point beyond the T end.
-    const idx bound = std::min<idx>(n - 1, bt.r + std::min(secs(0.75, fs), part(0.85, bt.rr_next)));
+    // The slope and the 20 ms moving average are not defined on the record's last samples (their
+    // windows run off its end, where they would flatten a T wave the record cuts off).
+    const idx last_valid = n - 1 - std::max<idx>(1, secs(kSlopeHalfWidth, fs)) - secs(0.010, fs);
+    const idx bound = std::min<idx>(last_valid, bt.r + std::min(secs(0.75, fs), part(0.85, bt.rr_next)));
     if (bound - pk < 3) return;
     // The T wave is slow: its steepest descent is taken on the 20 ms moving average (the signal the
     // area below is computed on), so residual noise does not move xm (and the T end) beat to beat.
@@ -266,7 +269,6 @@ void delineate_t(const Lead& L, idx n, double fs, const Beat& bt, std::int64_t q
     // wave cut off by the end of the record, a step artifact or drift): the T end is absent.
     const double steep = -sgn * tslope(xm);
     out[T_PEAK] = pk;
-    if (xm + secs(kTEndSpan, fs) > n - 1) return;  // the record ends inside the T wave's tail
     for (idx i = xm + 1; i <= std::min(bound, xm + secs(kTSlopeSearch, fs)); ++i) {
         if (-sgn * tslope(i) < kTSlopeFrac * steep) {
             out[T_OFF] = (te + i) / 2;
