@@ -10,11 +10,11 @@
 // T peak: the largest deviation from the chord across the ST-T window; T end: mean of the
 // trapezium-area knee and the point where the descent slows to 15 % of its steepest, absent when
 // the descent never slows (or the record ends inside the T wave's tail). P wave: the largest
-// deviation from the chord across the PR window, accepted when it stands clear of the local
-// noise, is smooth and has no rival deflection; P on/off by the trapezium knee of each limb. A record-level test then drops all P waves when their timing
-// relative to the QRS is not stable (atrial fibrillation, flutter, paced rhythms) and single P
-// waves that break the record's PR. Cross-lead holds (one activation seen from twelve angles):
-// with >= 3 leads, a lead's QRS on/off is held within 20 ms of the median over leads, a lead whose
+// deviation from the chord across the PR window, accepted when it stands clear of the local noise,
+// is smooth and has no rival deflection; P on/off by the trapezium knee of each limb. A
+// record-level test then drops all P waves when their timing relative to the QRS is not stable
+// (atrial fibrillation, flutter, paced rhythms) and single P waves that break the record's PR.
+// Cross-lead holds (one activation seen from twelve angles): with >= 3 leads, a lead's QRS on/off is held within 20 ms of the median over leads, a lead whose
 // T peak is > 40 ms from the median is delineated again with its peak inside median +- 40 ms;
 // then, beat to beat in one lead, a beat of the record's usual QRS width whose T peak lies
 // > 20 ms from the lead's median delay after R is delineated again with its peak inside that
