@@ -14,16 +14,16 @@
 // is smooth and has no rival deflection; P on/off by the trapezium knee of each limb. A
 // record-level test then drops all P waves when their timing relative to the QRS is not stable
 // (atrial fibrillation, flutter, paced rhythms) and single P waves that break the record's PR.
-// Cross-lead holds (one activation seen from twelve angles): with >= 3 leads, a lead's QRS on/off is held within 20 ms of the median over leads, a lead whose
-// T peak is > 40 ms from the median is delineated again with its peak inside median +- 40 ms;
-// then, beat to beat in one lead, a beat of the record's usual QRS width whose T peak lies
-// > 20 ms from the lead's median delay after R is delineated again with its peak inside that
-// delay +- 40 ms; T peak/end are then held within 40 ms of the leads' median. Each lead's limits
-// are also held inside the beat's global wave (one activation, one repolarisation: no lead sees a
-// wave start before or end after it): QRS on >= global QRS on and QRS off <= global QRS off (after
-// the QRS hold), T end <= global T end (after the T holds), P on/off inside the global P wave (at
-// the end). A T wave too small against the chord from QRS off + 40 ms is measured from the J point
-// (short RR: no ST segment).
+// Cross-lead holds (one activation seen from twelve angles): with >= 3 leads, a lead's QRS on/off
+// is held within 20 ms of the median over leads, a lead whose T peak is > 40 ms from the median is
+// delineated again with its peak inside median +- 40 ms; then, beat to beat in one lead, a beat of
+// the record's usual QRS width whose T peak lies > 20 ms from the lead's median delay after R is
+// delineated again with its peak inside that delay +- 40 ms; T peak/end are then held within 40 ms
+// of the leads' median. Each lead's limits are also held inside the beat's global wave (one
+// activation, one repolarisation: no lead sees a wave start before or end after it): QRS on >=
+// global QRS on and QRS off <= global QRS off (after the QRS hold), T end <= global T end (after
+// the T holds), P on/off inside the global P wave (at the end). A T wave too small against the
+// chord from QRS off + 40 ms is measured from the J point (short RR: no ST segment).
 #pragma once
 #include <cstddef>
 #include <cstdint>
